@@ -1,0 +1,13 @@
+//! Bloc's REST API: the only module that knows Bloc's URLs, envelope and JSON quirks.
+//!
+//! [`BlocClient`] turns HTTP into typed results; [`models`] turns Bloc's loosely typed JSON
+//! into values that either parse or say they did not, field by field; [`Error`] speaks in
+//! upstream terms and leaves the GraphQL wording to [`crate::error`].
+
+mod client;
+mod error;
+pub mod models;
+
+pub use client::{BlocClient, BuildError, CustomerList};
+pub use error::Error;
+pub use models::Customer;

@@ -1,0 +1,81 @@
+//! Upstream failures, in Bloc's terms.
+//!
+//! No variant carries the secret key, the upstream URL or Bloc's raw body: messages are safe
+//! to log as they are. Bloc's own error text is dropped because it can echo customer data
+//! ("customer bvn already exist" today, who knows what tomorrow).
+
+use std::time::Duration;
+
+/// A call to Bloc that did not produce a usable answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// Bloc rejected our key (401) or its permissions (403): the facade is misconfigured.
+    #[error("Bloc rejected the secret key (HTTP {status})")]
+    Unauthorized {
+        /// The HTTP status Bloc answered with.
+        status: u16,
+    },
+    /// Bloc answered 429.
+    #[error("Bloc's rate limit was reached")]
+    RateLimited {
+        /// How long Bloc asked us to wait, when it said (`Retry-After` in seconds).
+        retry_after: Option<Duration>,
+    },
+    /// Bloc answered with a 5xx status.
+    #[error("Bloc answered HTTP {status}")]
+    ServerError {
+        /// The HTTP status Bloc answered with.
+        status: u16,
+    },
+    /// The call took longer than the upstream timeout.
+    #[error("Bloc did not answer in time")]
+    Timeout,
+    /// The connection failed or broke (DNS, refused, reset, TLS).
+    #[error("could not reach Bloc ({kind})")]
+    Transport {
+        /// A short, URL-free description of what failed.
+        kind: &'static str,
+    },
+    /// A status the contract does not explain (3xx, 405, 418...).
+    #[error("Bloc answered an unexpected HTTP {status}")]
+    UnexpectedStatus {
+        /// The HTTP status Bloc answered with.
+        status: u16,
+    },
+    /// A 2xx whose body is not Bloc's envelope or not the expected shape.
+    #[error("Bloc's response could not be decoded ({detail})")]
+    Decode {
+        /// Where decoding failed (category, line and column), never the offending value.
+        detail: String,
+    },
+    /// A 2xx with `"success": false`.
+    #[error("Bloc answered success=false")]
+    Unsuccessful,
+}
+
+impl Error {
+    pub(crate) fn from_reqwest(err: &reqwest::Error) -> Self {
+        if err.is_timeout() {
+            Self::Timeout
+        } else if err.is_connect() {
+            Self::Transport { kind: "connect" }
+        } else if err.is_body() || err.is_decode() {
+            Self::Transport { kind: "body" }
+        } else {
+            Self::Transport { kind: "request" }
+        }
+    }
+
+    pub(crate) fn from_json(err: &serde_json::Error) -> Self {
+        // serde_json's Display can quote the value it choked on; keep only where it was.
+        let category = match err.classify() {
+            serde_json::error::Category::Io => "io",
+            serde_json::error::Category::Syntax => "invalid JSON",
+            serde_json::error::Category::Data => "unexpected shape",
+            serde_json::error::Category::Eof => "truncated JSON",
+        };
+        Self::Decode {
+            detail: format!("{category} at line {} column {}", err.line(), err.column()),
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! Bloc's customer JSON, read leniently.
+//!
+//! Bloc's payloads drift: tiers are strings, "unset" is the Go zero time or an empty string,
+//! optional fields are omitted. Every field except `id` is a [`Lenient`] value: it is either
+//! a parsed value, absent (`None`, for every "unset" marker), or [`Invalid`] when Bloc sent
+//! something that does not parse. One bad field never spoils the rest of the record.
+
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// A field value Bloc sent that does not parse as its documented type.
+///
+/// It deliberately keeps no copy of the value: it may be PII.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Invalid;
+
+/// A field that parsed, was unset, or was [`Invalid`].
+#[derive(Clone, PartialEq)]
+pub struct Lenient<T>(Result<Option<T>, Invalid>);
+
+impl<T> Default for Lenient<T> {
+    fn default() -> Self {
+        Self(Ok(None))
+    }
+}
+
+impl<T> Lenient<T> {
+    /// The parsed value (`Ok(None)` when unset).
+    pub fn get(&self) -> Result<Option<&T>, Invalid> {
+        self.0.as_ref().map(Option::as_ref).map_err(|e| *e)
+    }
+
+    /// The value when it parsed and was set; `None` otherwise.
+    pub fn value(&self) -> Option<&T> {
+        self.get().ok().flatten()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn is_invalid(&self) -> bool {
+        self.0.is_err()
+    }
+}
+
+/// How one Bloc JSON value becomes a typed value.
+pub trait FromBloc: Sized {
+    /// `Ok(None)` for Bloc's "unset" markers, `Err(Invalid)` for anything unreadable.
+    fn from_bloc(value: &Value) -> Result<Option<Self>, Invalid>;
+}
+
+impl<'de, T: FromBloc> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Ok(Self(match value {
+            Value::Null => Ok(None),
+            ref value => T::from_bloc(value),
+        }))
+    }
+}
+
+/// Trimmed text; empty or blank strings are "unset".
+impl FromBloc for String {
+    fn from_bloc(value: &Value) -> Result<Option<Self>, Invalid> {
+        match value {
+            Value::String(s) => Ok(Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned)),
+            _ => Err(Invalid),
+        }
+    }
+}
+
+/// Bloc's KYC tier: documented as the strings `"0"` to `"3"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KycTier(pub u8);
+
+impl FromBloc for KycTier {
+    fn from_bloc(value: &Value) -> Result<Option<Self>, Invalid> {
+        let tier = match value {
+            Value::String(s) if s.trim().is_empty() => return Ok(None),
+            Value::String(s) => s.trim().parse::<u8>().map_err(|_| Invalid)?,
+            Value::Number(n) => n.as_u64().and_then(|n| u8::try_from(n).ok()).ok_or(Invalid)?,
+            _ => return Err(Invalid),
+        };
+        if tier <= 3 {
+            Ok(Some(KycTier(tier)))
+        } else {
+            Err(Invalid)
+        }
+    }
+}
+
+/// A customer's status. Bloc documents `active` and `archived`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// The customer can hold accounts and cards.
+    Active,
+    /// The customer was archived.
+    Archived,
+}
+
+/// The Bloc environment a record lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// Test mode (`sk_test_` keys).
+    Test,
+    /// Live mode (`sk_live_` keys).
+    Live,
+}
+
+fn keyword(value: &Value) -> Result<Option<String>, Invalid> {
+    String::from_bloc(value).map(|s| s.map(|s| s.to_ascii_lowercase()))
+}
+
+impl FromBloc for Status {
+    fn from_bloc(value: &Value) -> Result<Option<Self>, Invalid> {
+        match keyword(value)?.as_deref() {
+            None => Ok(None),
+            Some("active") => Ok(Some(Self::Active)),
+            Some("archived") => Ok(Some(Self::Archived)),
+            Some(_) => Err(Invalid),
+        }
+    }
+}
+
+impl FromBloc for Environment {
+    fn from_bloc(value: &Value) -> Result<Option<Self>, Invalid> {
+        match keyword(value)?.as_deref() {
+            None => Ok(None),
+            Some("test") => Ok(Some(Self::Test)),
+            Some("live") => Ok(Some(Self::Live)),
+            Some(_) => Err(Invalid),
+        }
+    }
+}
+
+/// An RFC 3339 timestamp; Go's zero time (`0001-01-01T00:00:00Z`) means unset.
+impl FromBloc for DateTime<FixedOffset> {
+    fn from_bloc(value: &Value) -> Result<Option<Self>, Invalid> {
+        let Some(text) = String::from_bloc(value)? else {
+            return Ok(None);
+        };
+        let at = DateTime::parse_from_rfc3339(&text).map_err(|_| Invalid)?;
+        Ok(Some(at).filter(|at| at.year() > 1))
+    }
+}
+
+/// A calendar date sent as an RFC 3339 midnight timestamp (or a bare `YYYY-MM-DD`).
+/// The date is taken as written, without shifting it to UTC.
+impl FromBloc for NaiveDate {
+    fn from_bloc(value: &Value) -> Result<Option<Self>, Invalid> {
+        let Some(text) = String::from_bloc(value)? else {
+            return Ok(None);
+        };
+        let date = match DateTime::parse_from_rfc3339(&text) {
+            Ok(at) => at.date_naive(),
+            Err(_) => NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| Invalid)?,
+        };
+        Ok(Some(date).filter(|date| date.year() > 1))
+    }
+}
+
+/// A postal address; `{}` or all-blank means unset.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Address {
+    pub street: Lenient<String>,
+    pub city: Lenient<String>,
+    pub state: Lenient<String>,
+    pub country: Lenient<String>,
+    pub postal_code: Lenient<String>,
+}
+
+/// Bloc's `SyncData` object (Go field names leaking through: `Provider`, `ID`).
+#[derive(Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SyncData {
+    #[serde(rename = "Provider")]
+    pub provider: Lenient<String>,
+    #[serde(rename = "ID")]
+    pub id: Lenient<String>,
+}
+
+/// Objects whose every field is unset are themselves unset.
+fn object_from_bloc<T>(value: &Value, is_empty: impl Fn(&T) -> bool) -> Result<Option<T>, Invalid>
+where
+    T: for<'de> Deserialize<'de>,
+{
+    if !value.is_object() {
+        return Err(Invalid);
+    }
+    let object = T::deserialize(value).map_err(|_| Invalid)?;
+    Ok(Some(object).filter(|o| !is_empty(o)))
+}
+
+impl FromBloc for Address {
+    fn from_bloc(value: &Value) -> Result<Option<Self>, Invalid> {
+        object_from_bloc(value, |a: &Address| {
+            [&a.street, &a.city, &a.state, &a.country, &a.postal_code]
+                .iter()
+                .all(|f| f.get() == Ok(None))
+        })
+    }
+}
+
+impl FromBloc for SyncData {
+    fn from_bloc(value: &Value) -> Result<Option<Self>, Invalid> {
+        object_from_bloc(value, |s: &SyncData| {
+            s.provider.get() == Ok(None) && s.id.get() == Ok(None)
+        })
+    }
+}
+
+/// One Bloc customer, every documented field included. Unknown fields are ignored.
+///
+/// There is deliberately no `Debug`: a customer is PII and must not end up in a log line.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Customer {
+    pub id: String,
+    pub full_name: Lenient<String>,
+    pub first_name: Lenient<String>,
+    pub last_name: Lenient<String>,
+    pub email: Lenient<String>,
+    pub phone_number: Lenient<String>,
+    pub bvn: Lenient<String>,
+    pub organization_id: Lenient<String>,
+    pub environment: Lenient<Environment>,
+    pub country: Lenient<String>,
+    pub group: Lenient<String>,
+    pub status: Lenient<Status>,
+    pub created_at: Lenient<DateTime<FixedOffset>>,
+    pub updated_at: Lenient<DateTime<FixedOffset>>,
+    #[serde(rename = "SyncData")]
+    pub sync_data: Lenient<SyncData>,
+    pub kyc_tier: Lenient<KycTier>,
+    pub kyc_status: Lenient<String>,
+    pub date_of_birth: Lenient<NaiveDate>,
+    pub customer_type: Lenient<String>,
+    pub source: Lenient<String>,
+    pub address: Lenient<Address>,
+    pub place_of_birth: Lenient<String>,
+    pub gender: Lenient<String>,
+    pub image_url: Lenient<String>,
+    pub means_of_identity: Lenient<String>,
+    pub means_of_identity_url: Lenient<String>,
+    pub identity_url: Lenient<String>,
+}
+
+impl Customer {
+    /// Reads one record; fails only when it is not an object with a non-empty string `id`.
+    pub fn from_value(value: Value) -> Result<Self, Invalid> {
+        match value.get("id") {
+            Some(Value::String(id)) if !id.is_empty() => {}
+            _ => return Err(Invalid),
+        }
+        serde_json::from_value(value).map_err(|_| Invalid)
+    }
+
+    /// Display name: `"<first> <last>"` with stray spaces removed, falling back to Bloc's
+    /// surname-first `full_name` when both parts are missing.
+    pub fn display_name(&self) -> String {
+        let parts = [self.first_name.value(), self.last_name.value()];
+        let joined = parts.into_iter().flatten().map(String::as_str);
+        let name = squash(joined);
+        if name.is_empty() {
+            squash(self.full_name.value().map(String::as_str).into_iter())
+        } else {
+            name
+        }
+    }
+}
+
+/// Joins words with single spaces, whatever whitespace they came with.
+fn squash<'a>(parts: impl Iterator<Item = &'a str>) -> String {
+    parts
+        .flat_map(str::split_whitespace)
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,115 @@
+//! GraphQL-facing errors: the `extensions.code` values and the one conversion from upstream
+//! errors, which is also where upstream failures are logged.
+//!
+//! Client messages are written here, never taken from Bloc: they contain no key, no upstream
+//! URL and no upstream body.
+
+use async_graphql::ErrorExtensions;
+
+use crate::bloc;
+
+/// Values of `extensions.code` in GraphQL errors.
+pub mod code {
+    /// An argument is malformed (empty id, negative limit...). Nothing was sent to Bloc.
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    /// Bloc rejected the facade's own key: a server misconfiguration.
+    pub const UPSTREAM_UNAUTHORIZED: &str = "UPSTREAM_UNAUTHORIZED";
+    /// Bloc answered 429; `extensions.retry_after` holds seconds when Bloc said.
+    pub const UPSTREAM_RATE_LIMITED: &str = "UPSTREAM_RATE_LIMITED";
+    /// Bloc could not be reached, timed out or answered 5xx.
+    pub const UPSTREAM_UNAVAILABLE: &str = "UPSTREAM_UNAVAILABLE";
+    /// Bloc answered something the facade cannot read (bad JSON, `success: false`, a field
+    /// that does not parse).
+    pub const UPSTREAM_BAD_RESPONSE: &str = "UPSTREAM_BAD_RESPONSE";
+    /// A bug in the facade.
+    pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+    /// The operation does not validate against the schema, or its variables do not fit.
+    pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// The GraphQL document is not valid GraphQL syntax.
+    pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+    /// The HTTP request itself is malformed (not JSON, wrong parameter types...).
+    pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    /// The request ran past the server's request timeout.
+    pub const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
+    /// A batched request holds more operations than allowed.
+    pub const BATCH_TOO_LARGE: &str = "BATCH_TOO_LARGE";
+}
+
+fn coded(message: impl Into<String>, code: &'static str) -> async_graphql::Error {
+    async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code))
+}
+
+/// A client mistake in an argument.
+pub(crate) fn bad_user_input(message: impl Into<String>) -> async_graphql::Error {
+    coded(message, code::BAD_USER_INPUT)
+}
+
+/// A field whose value Bloc sent in a form that does not parse.
+pub(crate) fn upstream_field(field: &'static str) -> async_graphql::Error {
+    tracing::warn!(field, "Bloc sent a value that does not parse; answering null");
+    coded(
+        format!("Bloc sent a value for `{field}` that could not be read"),
+        code::UPSTREAM_BAD_RESPONSE,
+    )
+}
+
+/// Bloc list records that were left out because they could not be read at all.
+pub(crate) fn upstream_records_dropped(count: usize) -> async_graphql::Error {
+    tracing::warn!(count, "left out customer records without a readable id");
+    coded(
+        format!("{count} customer record(s) from Bloc could not be read and were left out"),
+        code::UPSTREAM_BAD_RESPONSE,
+    )
+}
+
+/// The one conversion from an upstream failure to a client-facing error.
+pub(crate) fn upstream(err: &bloc::Error) -> async_graphql::Error {
+    use bloc::Error as E;
+    match err {
+        E::Unauthorized { status } => {
+            tracing::error!(
+                status,
+                "Bloc rejected the secret key: check BLOC_SECRET_KEY (test and live keys differ)"
+            );
+            coded(
+                "the service's Bloc credentials were rejected; this is a server problem",
+                code::UPSTREAM_UNAUTHORIZED,
+            )
+        }
+        E::RateLimited { retry_after } => {
+            tracing::warn!(retry_after = ?retry_after, "Bloc rate limit reached");
+            let retry_after = retry_after.map(|d| d.as_secs());
+            coded(
+                "Bloc's rate limit was reached; retry later",
+                code::UPSTREAM_RATE_LIMITED,
+            )
+            .extend_with(|_, ext| {
+                if let Some(seconds) = retry_after {
+                    ext.set("retry_after", seconds);
+                }
+            })
+        }
+        E::ServerError { .. } | E::Timeout | E::Transport { .. } => {
+            tracing::warn!(error = %err, "Bloc unavailable");
+            let why = match err {
+                E::Timeout => "timed out",
+                E::ServerError { .. } => "answered with a server error",
+                _ => "could not be reached",
+            };
+            coded(format!("Bloc {why}"), code::UPSTREAM_UNAVAILABLE)
+        }
+        E::UnexpectedStatus { .. } | E::Decode { .. } | E::Unsuccessful => {
+            tracing::warn!(error = %err, "unreadable response from Bloc");
+            coded(
+                "Bloc sent a response that could not be read",
+                code::UPSTREAM_BAD_RESPONSE,
+            )
+        }
+    }
+}
+
+/// A failure inside the facade; details go to the log only.
+pub(crate) fn internal(detail: &str) -> async_graphql::Error {
+    tracing::error!(detail, "internal error");
+    coded("internal server error", code::INTERNAL_SERVER_ERROR)
+}

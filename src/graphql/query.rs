@@ -1,0 +1,145 @@
+//! The query root.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Object, Result};
+
+use super::{
+    loaders::Upstream,
+    types::{Customer, CustomerFilter},
+};
+use crate::error;
+
+/// Longest customer id accepted; Bloc's ids are 24 characters.
+pub(crate) const MAX_ID_LEN: usize = 128;
+/// `limit` when none is given.
+pub(crate) const DEFAULT_LIMIT: i32 = 50;
+/// Largest `limit` accepted.
+pub(crate) const MAX_LIMIT: i32 = 500;
+/// Most ids in one `customers_by_id` call.
+pub(crate) const MAX_IDS: usize = 100;
+
+/// Read access to Bloc customers.
+pub struct Query;
+
+#[Object(rename_fields = "snake_case", rename_args = "snake_case")]
+impl Query {
+    /// One customer by Bloc id; `null` when Bloc does not know the id.
+    ///
+    /// Ids that are empty or longer than 128 characters are rejected (`BAD_USER_INPUT`)
+    /// without calling Bloc.
+    async fn customer(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Bloc's customer id, e.g. `6410612c7f1b4b36103f872a`.")] id: ID,
+    ) -> Result<Option<Customer>> {
+        let id = checked_id(&id)?;
+        let found = upstream(ctx)?.customer(id).await;
+        found.map(|c| c.map(Customer)).map_err(|e| error::upstream(&e))
+    }
+
+    /// Several customers by id, in the order given; an unknown id gives `null` in its place,
+    /// and an id Bloc fails on gives `null` with an error at its index. Duplicates cost one
+    /// upstream call.
+    async fn customers_by_id(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Bloc customer ids, at most 100.")] ids: Vec<ID>,
+    ) -> Result<Vec<Option<Result<Customer>>>> {
+        if ids.len() > MAX_IDS {
+            return Err(error::bad_user_input(format!(
+                "ids must hold at most {MAX_IDS} ids"
+            )));
+        }
+        for id in &ids {
+            checked_id(id)?;
+        }
+        let upstream = upstream(ctx)?;
+        let lookups = ids.iter().map(|id| upstream.customer(id.as_str()));
+        Ok(futures::future::join_all(lookups)
+            .await
+            .into_iter()
+            .map(|lookup| match lookup {
+                Ok(None) => None,
+                Ok(Some(customer)) => Some(Ok(Customer(customer))),
+                Err(e) => Some(Err(error::upstream(&e))),
+            })
+            .collect())
+    }
+
+    /// A page of customers, in Bloc's order, optionally filtered.
+    ///
+    /// Bloc's list endpoint has no paging or filters and returns every customer in one call,
+    /// so paging and filtering happen here over that one call (made at most once per
+    /// request, however many list fields ask).
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Most customers to return: 0 to 500, default 50.")] limit: Option<i32>,
+        #[graphql(desc = "Customers to skip first, default 0.")] offset: Option<i32>,
+        #[graphql(desc = "Conditions every returned customer meets.")] filter: Option<
+            CustomerFilter,
+        >,
+    ) -> Result<Vec<Customer>> {
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if !(0..=MAX_LIMIT).contains(&limit) {
+            return Err(error::bad_user_input(format!(
+                "limit must be between 0 and {MAX_LIMIT}"
+            )));
+        }
+        let offset = offset.unwrap_or(0);
+        if offset < 0 {
+            return Err(error::bad_user_input("offset must not be negative"));
+        }
+        let matcher = CustomerFilter::matcher(filter.as_ref())?;
+        let listing = listing(ctx).await?;
+        Ok(listing
+            .customers
+            .iter()
+            .filter(|c| matcher.matches(c))
+            .skip(offset as usize)
+            .take(limit as usize)
+            .map(|c| Customer(Arc::clone(c)))
+            .collect())
+    }
+
+    /// How many customers match the filter (all of them without one).
+    async fn customer_count(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Conditions the counted customers meet.")] filter: Option<CustomerFilter>,
+    ) -> Result<i32> {
+        let matcher = CustomerFilter::matcher(filter.as_ref())?;
+        let listing = listing(ctx).await?;
+        let count = listing.customers.iter().filter(|c| matcher.matches(c)).count();
+        Ok(i32::try_from(count).unwrap_or(i32::MAX))
+    }
+}
+
+fn upstream<'a>(ctx: &Context<'a>) -> Result<&'a Arc<Upstream>> {
+    ctx.data::<Arc<Upstream>>()
+        .map_err(|_| error::internal("request executed without an Upstream"))
+}
+
+/// Fetches the list once per request; records Bloc sent unreadably are reported once.
+async fn listing(ctx: &Context<'_>) -> Result<Arc<super::loaders::ListSnapshot>> {
+    let listing = upstream(ctx)?.listing().await.map_err(|e| error::upstream(&e))?;
+    if listing.undecodable > 0 {
+        let error = error::upstream_records_dropped(listing.undecodable);
+        ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));
+    }
+    Ok(listing)
+}
+
+fn checked_id(id: &ID) -> Result<&str> {
+    let id = id.as_str();
+    if id.is_empty() {
+        return Err(error::bad_user_input("id must not be empty"));
+    }
+    if id.chars().count() > MAX_ID_LEN {
+        return Err(error::bad_user_input(format!(
+            "id must be at most {MAX_ID_LEN} characters"
+        )));
+    }
+    Ok(id)
+}

@@ -1,0 +1,33 @@
+//! `Address`.
+
+use async_graphql::{Object, Result};
+
+use super::lenient;
+use crate::bloc::models;
+
+/// A customer's postal address, set at KYC tier 1. Blank parts are `null`.
+pub(crate) struct Address<'a>(pub &'a models::Address);
+
+#[Object(rename_fields = "snake_case")]
+impl Address<'_> {
+    /// Street and house number.
+    async fn street(&self) -> Result<Option<&String>> {
+        lenient(&self.0.street, "street")
+    }
+    /// City or town.
+    async fn city(&self) -> Result<Option<&String>> {
+        lenient(&self.0.city, "city")
+    }
+    /// State, e.g. `Lagos`.
+    async fn state(&self) -> Result<Option<&String>> {
+        lenient(&self.0.state, "state")
+    }
+    /// Country, e.g. `Nigeria`.
+    async fn country(&self) -> Result<Option<&String>> {
+        lenient(&self.0.country, "country")
+    }
+    /// Postal code.
+    async fn postal_code(&self) -> Result<Option<&String>> {
+        lenient(&self.0.postal_code, "postal_code")
+    }
+}

@@ -1,0 +1,130 @@
+//! `Customer`.
+
+use std::sync::Arc;
+
+use async_graphql::{ID, Object, Result};
+
+use super::{
+    address::Address,
+    enums::{CustomerStatus, Environment},
+    lenient,
+    scalars::{Date, DateTime},
+    sync_data::SyncData,
+};
+use crate::bloc::models;
+
+/// A Bloc customer: the person every account and card hangs off. Field names are Bloc's own.
+///
+/// Bloc's "unset" markers (empty strings, the zero time `0001-01-01T00:00:00Z`, an empty
+/// address, omitted fields) are `null`. A value Bloc sends that does not parse is `null` with
+/// an `UPSTREAM_BAD_RESPONSE` error at its path; the rest of the customer is unaffected.
+#[derive(Clone)]
+pub(crate) struct Customer(pub Arc<models::Customer>);
+
+macro_rules! text_fields {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        #[Object(rename_fields = "snake_case")]
+        impl Customer {
+            /// Bloc's customer id (a 24-hex ObjectId).
+            async fn id(&self) -> ID {
+                ID(self.0.id.clone())
+            }
+
+            /// Display name, `"<first> <last>"` with stray spaces removed (Bloc's `full_name`
+            /// is surname first). Falls back to `full_name`, then to an empty string.
+            async fn name(&self) -> String {
+                self.0.display_name()
+            }
+
+            /// KYC tier, 0 to 3 (Bloc sends it as a string). Tier 1 adds date and place of
+            /// birth, gender, photo and address; tier 2 an ID document; tier 3 a further
+            /// document.
+            async fn kyc_tier(&self) -> Result<Option<i32>> {
+                Ok(lenient(&self.0.kyc_tier, "kyc_tier")?.map(|t| i32::from(t.0)))
+            }
+
+            /// Whether the customer is active or archived.
+            async fn status(&self) -> Result<Option<CustomerStatus>> {
+                Ok(lenient(&self.0.status, "status")?.map(|s| (*s).into()))
+            }
+
+            /// The Bloc environment (test or live) the customer was created in.
+            async fn environment(&self) -> Result<Option<Environment>> {
+                Ok(lenient(&self.0.environment, "environment")?.map(|e| (*e).into()))
+            }
+
+            /// When the customer was created.
+            async fn created_at(&self) -> Result<Option<DateTime>> {
+                Ok(lenient(&self.0.created_at, "created_at")?.copied().map(DateTime))
+            }
+
+            /// When the customer was last updated; `null` until the first update.
+            async fn updated_at(&self) -> Result<Option<DateTime>> {
+                Ok(lenient(&self.0.updated_at, "updated_at")?.copied().map(DateTime))
+            }
+
+            /// Date of birth, set at KYC tier 1. PII.
+            async fn date_of_birth(&self) -> Result<Option<Date>> {
+                Ok(lenient(&self.0.date_of_birth, "date_of_birth")?.copied().map(Date))
+            }
+
+            /// Postal address, set at KYC tier 1; `null` while Bloc holds an empty one. PII.
+            async fn address(&self) -> Result<Option<Address<'_>>> {
+                Ok(lenient(&self.0.address, "address")?.map(Address))
+            }
+
+            /// Bloc's sync record (`SyncData` in Bloc's JSON); `null` when empty.
+            #[graphql(name = "SyncData")]
+            async fn sync_data(&self) -> Result<Option<SyncData<'_>>> {
+                Ok(lenient(&self.0.sync_data, "SyncData")?.map(SyncData))
+            }
+
+            $(
+                $(#[$doc])*
+                async fn $name(&self) -> Result<Option<&String>> {
+                    lenient(&self.0.$name, stringify!($name))
+                }
+            )*
+        }
+    };
+}
+
+text_fields! {
+    /// Bloc's full name, surname first (e.g. `Oladeji Ayo`), trimmed.
+    full_name,
+    /// First name, trimmed.
+    first_name,
+    /// Last name (surname), trimmed.
+    last_name,
+    /// Email address. PII.
+    email,
+    /// Phone number in local Nigerian format, e.g. `08033225577`. PII.
+    phone_number,
+    /// Bank Verification Number, 11 digits. PII.
+    bvn,
+    /// Id of the Bloc organisation that owns the customer.
+    organization_id,
+    /// Country of residence; `null` until KYC tier 1.
+    country,
+    /// Customer group, e.g. `main`.
+    group,
+    /// KYC verification status, when Bloc reports one (newer API versions).
+    kyc_status,
+    /// Customer type as Bloc sends it, e.g. `Personal` or `retail`.
+    customer_type,
+    /// How the customer was created: `Banking` (API or dashboard) or `Payment` (payment
+    /// link or checkout).
+    source,
+    /// Place of birth, set at KYC tier 1. PII.
+    place_of_birth,
+    /// Gender, set at KYC tier 1.
+    gender,
+    /// URL (or base64) of the customer's passport photo, set at KYC tier 1. PII.
+    image_url,
+    /// Kind of ID document, e.g. `National ID Card`, set at KYC tier 2.
+    means_of_identity,
+    /// URL of the ID document image, set at KYC tier 2. PII.
+    means_of_identity_url,
+    /// URL of the tier-3 identity document. PII.
+    identity_url,
+}

@@ -1,0 +1,24 @@
+//! `SyncData`.
+
+use async_graphql::{Object, Result};
+
+use super::lenient;
+use crate::bloc::models;
+
+/// Bloc's record of a sync with an external provider. Bloc names these fields in Go style
+/// (`Provider`, `ID`); they are kept verbatim so queries match Bloc's docs.
+pub(crate) struct SyncData<'a>(pub &'a models::SyncData);
+
+#[Object(name = "SyncData")]
+impl SyncData<'_> {
+    /// The provider synced with; `null` when none.
+    #[graphql(name = "Provider")]
+    async fn provider(&self) -> Result<Option<&String>> {
+        lenient(&self.0.provider, "Provider")
+    }
+    /// The record's id at that provider, when there is one.
+    #[graphql(name = "ID")]
+    async fn id(&self) -> Result<Option<&String>> {
+        lenient(&self.0.id, "ID")
+    }
+}

@@ -1,0 +1,219 @@
+//! GraphQL over HTTP: routes, content negotiation, status codes and batching.
+//!
+//! Follows the GraphQL-over-HTTP spec: `application/graphql-response+json` and
+//! `application/json` answers by `Accept`; requests that could not run are 4xx under the
+//! former and 200 under the latter; 415 for bodies that are not JSON; GET runs queries only
+//! (405 otherwise). A JSON array body is a batch, run with one shared loader.
+
+mod negotiate;
+mod params;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{RawQuery, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use futures::future::join_all;
+use serde::Serialize;
+
+use self::{
+    negotiate::{MediaType, is_json_body, negotiate},
+    params::{BadParams, Body},
+};
+use crate::{
+    error::code,
+    graphql::{self, Executed, Operation},
+    server::AppState,
+};
+
+/// Header a client sets to `1` to get `extensions.upstream` (always on in the sandbox).
+pub const TRACE_HEADER: &str = "x-upstream-trace";
+
+/// The facade's routes; [`crate::server::app`] adds the layers.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(graphiql))
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(healthz))
+}
+
+/// Liveness: answers without touching Bloc.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn graphiql(State(state): State<AppState>) -> Response {
+    let mut response = state.graphiql_page().to_owned().into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, MediaType::Html.content_type());
+    response
+}
+
+async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let offers = [MediaType::GraphqlResponse, MediaType::Json, MediaType::Html];
+    let media = match negotiate(&headers, &offers) {
+        Some(MediaType::Html) => return graphiql(State(state)).await,
+        Some(media) => media,
+        None => return not_acceptable(),
+    };
+    let operation = match params::from_query_string(raw.as_deref()) {
+        Ok(operation) => operation,
+        Err(BadParams(message)) => return failure(StatusCode::BAD_REQUEST, media, code::BAD_REQUEST, &message),
+    };
+    run_single(&state, &headers, media, operation, true).await
+}
+
+async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(media) = negotiate(&headers, &[MediaType::GraphqlResponse, MediaType::Json]) else {
+        return not_acceptable();
+    };
+    if !is_json_body(&headers) {
+        return failure(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            code::BAD_REQUEST,
+            "send the request as Content-Type: application/json",
+        );
+    }
+    match params::from_body(&body) {
+        Err(BadParams(message)) => failure(StatusCode::BAD_REQUEST, media, code::BAD_REQUEST, &message),
+        Ok(Body::Single(operation)) => run_single(&state, &headers, media, operation, false).await,
+        Ok(Body::Batch(operations)) => run_batch(&state, &headers, media, operations).await,
+    }
+}
+
+async fn run_single(
+    state: &AppState,
+    headers: &HeaderMap,
+    media: MediaType,
+    operation: Operation,
+    queries_only: bool,
+) -> Response {
+    let upstream = Arc::new(state.upstream());
+    let run = graphql::execute(state.schema(), &upstream, operation, queries_only);
+    let Ok(executed) = tokio::time::timeout(state.config().limits.request_timeout, run).await else {
+        return timed_out(media);
+    };
+    match executed {
+        Executed::NotAQuery => {
+            let mut response = failure(
+                StatusCode::METHOD_NOT_ALLOWED,
+                media,
+                code::BAD_REQUEST,
+                "GET runs queries only; send mutations with POST",
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            response
+        }
+        Executed::Response(mut response) => {
+            if wants_trace(state, headers) {
+                response.add_upstream_trace(upstream.stats());
+            }
+            let status = if response.is_request_error() && media == MediaType::GraphqlResponse {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            json(status, media, &response)
+        }
+    }
+}
+
+async fn run_batch(
+    state: &AppState,
+    headers: &HeaderMap,
+    media: MediaType,
+    operations: Vec<Operation>,
+) -> Response {
+    let max = state.config().limits.max_batch;
+    if operations.len() > max {
+        let message = format!(
+            "a batch may hold at most {max} operations; this one holds {}",
+            operations.len()
+        );
+        return failure(StatusCode::BAD_REQUEST, media, code::BATCH_TOO_LARGE, &message);
+    }
+    // One loader for the whole batch: an id named by several operations is fetched once.
+    let upstream = Arc::new(state.upstream());
+    let runs = operations
+        .into_iter()
+        .map(|operation| graphql::execute(state.schema(), &upstream, operation, false));
+    let Ok(executed) = tokio::time::timeout(state.config().limits.request_timeout, join_all(runs)).await
+    else {
+        return timed_out(media);
+    };
+    let trace = wants_trace(state, headers);
+    let responses: Vec<graphql::Response> = executed
+        .into_iter()
+        .filter_map(|executed| match executed {
+            Executed::Response(mut response) => {
+                if trace {
+                    response.add_upstream_trace(upstream.stats());
+                }
+                Some(response)
+            }
+            // Only GET refuses mutations, and GET has no batches.
+            Executed::NotAQuery => None,
+        })
+        .collect();
+    json(StatusCode::OK, media, &responses)
+}
+
+fn wants_trace(state: &AppState, headers: &HeaderMap) -> bool {
+    state.config().sandbox || headers.get(TRACE_HEADER).is_some_and(|v| v.as_bytes() == b"1")
+}
+
+/// A JSON response; GraphQL results may hold PII, so nothing along the way may store it.
+fn json(status: StatusCode, media: MediaType, body: &impl Serialize) -> Response {
+    let bytes = match serde_json::to_vec(body) {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            tracing::error!("could not serialise a GraphQL response");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let mut response = (status, bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, media.content_type());
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::VARY, HeaderValue::from_static("accept"));
+    response
+}
+
+/// A GraphQL-shaped error for a request that never reached execution.
+fn failure(status: StatusCode, media: MediaType, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    });
+    json(status, media, &body)
+}
+
+fn not_acceptable() -> Response {
+    failure(
+        StatusCode::NOT_ACCEPTABLE,
+        MediaType::Json,
+        code::BAD_REQUEST,
+        "accept application/graphql-response+json or application/json",
+    )
+}
+
+fn timed_out(media: MediaType) -> Response {
+    failure(
+        StatusCode::GATEWAY_TIMEOUT,
+        media,
+        code::REQUEST_TIMEOUT,
+        "the request took longer than the server's request timeout",
+    )
+}

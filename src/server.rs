@@ -1,0 +1,100 @@
+//! Application state, the router, and the serve loop with graceful shutdown.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{Router, extract::DefaultBodyLimit, http::StatusCode};
+use tokio::net::TcpListener;
+use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
+
+use crate::{
+    bloc::{BlocClient, BuildError},
+    config::Config,
+    graphql::{self, AppSchema, Upstream},
+    http,
+};
+
+/// Shared, immutable state: configuration, the Bloc client (one connection pool), the schema
+/// and the rendered GraphiQL page. Nothing per-request lives here.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    config: Config,
+    client: BlocClient,
+    schema: AppSchema,
+    graphiql: String,
+}
+
+impl AppState {
+    /// Builds the state; fails only when the Bloc client cannot be built.
+    pub fn new(config: Config) -> Result<Self, BuildError> {
+        let client = BlocClient::new(&config.bloc)?;
+        Ok(Self(Arc::new(Inner {
+            client,
+            schema: graphql::schema(),
+            graphiql: graphql::graphiql_page("/graphql"),
+            config,
+        })))
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    pub(crate) fn schema(&self) -> &AppSchema {
+        &self.0.schema
+    }
+
+    pub(crate) fn graphiql_page(&self) -> &str {
+        &self.0.graphiql
+    }
+
+    /// A fresh per-request loader.
+    pub(crate) fn upstream(&self) -> Upstream {
+        Upstream::new(self.0.client.clone(), self.0.config.bloc.concurrency)
+    }
+}
+
+/// The whole HTTP application. No I/O: tests drive it with `tower::ServiceExt::oneshot`.
+pub fn app(state: AppState) -> Router {
+    let limits = &state.config().limits;
+    // The handler answers slow executions itself with a GraphQL error; this outer bound
+    // (a little longer) catches what the handler cannot, such as a body trickling in.
+    let outer = limits.request_timeout + Duration::from_secs(1);
+    http::routes()
+        .layer(DefaultBodyLimit::max(limits.body_limit))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, outer))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
