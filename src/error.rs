@@ -46,7 +46,10 @@ pub(crate) fn bad_user_input(message: impl Into<String>) -> async_graphql::Error
 
 /// A field whose value Bloc sent in a form that does not parse.
 pub(crate) fn upstream_field(field: &'static str) -> async_graphql::Error {
-    tracing::warn!(field, "Bloc sent a value that does not parse; answering null");
+    tracing::warn!(
+        field,
+        "Bloc sent a value that does not parse; answering null"
+    );
     coded(
         format!("Bloc sent a value for `{field}` that could not be read"),
         code::UPSTREAM_BAD_RESPONSE,

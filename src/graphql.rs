@@ -28,11 +28,3 @@ pub fn schema() -> AppSchema {
 pub fn sdl() -> String {
     schema().sdl()
 }
-
-/// The GraphiQL page, pointed at `endpoint`.
-pub fn graphiql_page(endpoint: &str) -> String {
-    async_graphql::http::GraphiQLSource::build()
-        .endpoint(endpoint)
-        .title("bloc-graphql")
-        .finish()
-}

@@ -47,8 +47,11 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn graphiql(State(state): State<AppState>) -> Response {
-    let mut response = state.graphiql_page().to_owned().into_response();
+/// GraphiQL, pointed at `/graphql`: a static page whose scripts are pinned by SRI hash.
+const GRAPHIQL: &str = include_str!("http/graphiql.html");
+
+async fn graphiql() -> Response {
+    let mut response = GRAPHIQL.into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, MediaType::Html.content_type());
@@ -62,13 +65,15 @@ async fn graphql_get(
 ) -> Response {
     let offers = [MediaType::GraphqlResponse, MediaType::Json, MediaType::Html];
     let media = match negotiate(&headers, &offers) {
-        Some(MediaType::Html) => return graphiql(State(state)).await,
+        Some(MediaType::Html) => return graphiql().await,
         Some(media) => media,
         None => return not_acceptable(),
     };
     let operation = match params::from_query_string(raw.as_deref()) {
         Ok(operation) => operation,
-        Err(BadParams(message)) => return failure(StatusCode::BAD_REQUEST, media, code::BAD_REQUEST, &message),
+        Err(BadParams(message)) => {
+            return failure(StatusCode::BAD_REQUEST, media, code::BAD_REQUEST, &message);
+        }
     };
     run_single(&state, &headers, media, operation, true).await
 }
@@ -86,7 +91,9 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
         );
     }
     match params::from_body(&body) {
-        Err(BadParams(message)) => failure(StatusCode::BAD_REQUEST, media, code::BAD_REQUEST, &message),
+        Err(BadParams(message)) => {
+            failure(StatusCode::BAD_REQUEST, media, code::BAD_REQUEST, &message)
+        }
         Ok(Body::Single(operation)) => run_single(&state, &headers, media, operation, false).await,
         Ok(Body::Batch(operations)) => run_batch(&state, &headers, media, operations).await,
     }
@@ -101,7 +108,8 @@ async fn run_single(
 ) -> Response {
     let upstream = Arc::new(state.upstream());
     let run = graphql::execute(state.schema(), &upstream, operation, queries_only);
-    let Ok(executed) = tokio::time::timeout(state.config().limits.request_timeout, run).await else {
+    let Ok(executed) = tokio::time::timeout(state.config().limits.request_timeout, run).await
+    else {
         return timed_out(media);
     };
     match executed {
@@ -143,14 +151,20 @@ async fn run_batch(
             "a batch may hold at most {max} operations; this one holds {}",
             operations.len()
         );
-        return failure(StatusCode::BAD_REQUEST, media, code::BATCH_TOO_LARGE, &message);
+        return failure(
+            StatusCode::BAD_REQUEST,
+            media,
+            code::BATCH_TOO_LARGE,
+            &message,
+        );
     }
     // One loader for the whole batch: an id named by several operations is fetched once.
     let upstream = Arc::new(state.upstream());
     let runs = operations
         .into_iter()
         .map(|operation| graphql::execute(state.schema(), &upstream, operation, false));
-    let Ok(executed) = tokio::time::timeout(state.config().limits.request_timeout, join_all(runs)).await
+    let Ok(executed) =
+        tokio::time::timeout(state.config().limits.request_timeout, join_all(runs)).await
     else {
         return timed_out(media);
     };
@@ -162,7 +176,7 @@ async fn run_batch(
                 if trace {
                     response.add_upstream_trace(upstream.stats());
                 }
-                Some(response)
+                Some(*response)
             }
             // Only GET refuses mutations, and GET has no batches.
             Executed::NotAQuery => None,
@@ -172,7 +186,10 @@ async fn run_batch(
 }
 
 fn wants_trace(state: &AppState, headers: &HeaderMap) -> bool {
-    state.config().sandbox || headers.get(TRACE_HEADER).is_some_and(|v| v.as_bytes() == b"1")
+    state.config().sandbox
+        || headers
+            .get(TRACE_HEADER)
+            .is_some_and(|v| v.as_bytes() == b"1")
 }
 
 /// A JSON response; GraphQL results may hold PII, so nothing along the way may store it.

@@ -13,8 +13,8 @@ use crate::{
     http,
 };
 
-/// Shared, immutable state: configuration, the Bloc client (one connection pool), the schema
-/// and the rendered GraphiQL page. Nothing per-request lives here.
+/// Shared, immutable state: configuration, the Bloc client (one connection pool) and the
+/// schema. Nothing per-request lives here.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
@@ -22,7 +22,6 @@ struct Inner {
     config: Config,
     client: BlocClient,
     schema: AppSchema,
-    graphiql: String,
 }
 
 impl AppState {
@@ -32,7 +31,6 @@ impl AppState {
         Ok(Self(Arc::new(Inner {
             client,
             schema: graphql::schema(),
-            graphiql: graphql::graphiql_page("/graphql"),
             config,
         })))
     }
@@ -44,10 +42,6 @@ impl AppState {
 
     pub(crate) fn schema(&self) -> &AppSchema {
         &self.0.schema
-    }
-
-    pub(crate) fn graphiql_page(&self) -> &str {
-        &self.0.graphiql
     }
 
     /// A fresh per-request loader.
@@ -64,7 +58,10 @@ pub fn app(state: AppState) -> Router {
     let outer = limits.request_timeout + Duration::from_secs(1);
     http::routes()
         .layer(DefaultBodyLimit::max(limits.body_limit))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, outer))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            outer,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

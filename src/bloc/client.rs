@@ -182,7 +182,10 @@ impl BlocClient {
                 });
             }
         }
-        let body = response.bytes().await.map_err(|e| Error::from_reqwest(&e))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| Error::from_reqwest(&e))?;
         let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| Error::from_json(&e))?;
         if !envelope.success {
             return Err(Error::Unsuccessful);
@@ -193,6 +196,12 @@ impl BlocClient {
 
 /// `Retry-After` as delta-seconds. Bloc documents none; the HTTP-date form is ignored.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let seconds = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    let seconds = headers
+        .get(header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     Some(Duration::from_secs(seconds))
 }

@@ -77,7 +77,10 @@ impl FromBloc for KycTier {
         let tier = match value {
             Value::String(s) if s.trim().is_empty() => return Ok(None),
             Value::String(s) => s.trim().parse::<u8>().map_err(|_| Invalid)?,
-            Value::Number(n) => n.as_u64().and_then(|n| u8::try_from(n).ok()).ok_or(Invalid)?,
+            Value::Number(n) => n
+                .as_u64()
+                .and_then(|n| u8::try_from(n).ok())
+                .ok_or(Invalid)?,
             _ => return Err(Invalid),
         };
         if tier <= 3 {
@@ -275,4 +278,75 @@ fn squash<'a>(parts: impl Iterator<Item = &'a str>) -> String {
         .flat_map(str::split_whitespace)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn tier(value: Value) -> Lenient<KycTier> {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn kyc_tiers_parse_from_strings_and_numbers_and_reject_the_rest() {
+        assert_eq!(tier(json!("2")).value(), Some(&KycTier(2)));
+        assert_eq!(tier(json!(" 3 ")).value(), Some(&KycTier(3)));
+        assert_eq!(tier(json!(0)).value(), Some(&KycTier(0)));
+        assert_eq!(tier(json!("")).get(), Ok(None));
+        assert_eq!(tier(json!(null)).get(), Ok(None));
+        for bad in [json!("T2"), json!("4"), json!(-1), json!(1.5), json!(true)] {
+            assert!(tier(bad.clone()).is_invalid(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn timestamps_keep_their_offset_and_the_zero_time_is_unset() {
+        let at = |v: &str| DateTime::<FixedOffset>::from_bloc(&json!(v));
+        assert_eq!(at("0001-01-01T00:00:00Z"), Ok(None));
+        assert_eq!(at("0001-01-01T00:00:00+01:00"), Ok(None));
+        let offset = at("2023-03-13T11:34:26.577469+01:00").unwrap().unwrap();
+        assert_eq!(offset.offset().local_minus_utc(), 3600);
+        assert!(at("2023-03-14T11:49:49.839735959Z").unwrap().is_some());
+        assert_eq!(at("yesterday"), Err(Invalid));
+    }
+
+    #[test]
+    fn dates_are_taken_as_written() {
+        let date = |v: &str| NaiveDate::from_bloc(&json!(v));
+        let expected = NaiveDate::from_ymd_opt(1994, 6, 22).unwrap();
+        assert_eq!(date("1994-06-22T00:00:00Z"), Ok(Some(expected)));
+        assert_eq!(date("1994-06-22T00:00:00+01:00"), Ok(Some(expected)));
+        assert_eq!(date("1994-06-22"), Ok(Some(expected)));
+        assert_eq!(date("0001-01-01T00:00:00Z"), Ok(None));
+        assert_eq!(date("22/06/1994"), Err(Invalid));
+    }
+
+    #[test]
+    fn blank_addresses_are_unset() {
+        let blank = json!({ "street": "", "city": " " });
+        assert!(Address::from_bloc(&blank).unwrap().is_none());
+        assert!(Address::from_bloc(&json!({})).unwrap().is_none());
+        assert!(
+            Address::from_bloc(&json!({ "city": "Ikeja" }))
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(Address::from_bloc(&json!("Ikeja")).err(), Some(Invalid));
+    }
+
+    #[test]
+    fn a_record_needs_a_string_id() {
+        assert!(Customer::from_value(json!({ "id": "abc" })).is_ok());
+        for bad in [
+            json!({}),
+            json!({ "id": 7 }),
+            json!({ "id": "" }),
+            json!([1]),
+        ] {
+            assert!(Customer::from_value(bad.clone()).is_err(), "{bad}");
+        }
+    }
 }

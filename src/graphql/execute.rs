@@ -22,7 +22,7 @@ pub struct Operation {
 /// The result of [`execute`].
 pub enum Executed {
     /// The operation ran, or failed to parse or validate.
-    Response(Response),
+    Response(Box<Response>),
     /// The selected operation is a mutation or subscription, and only queries were allowed
     /// (an HTTP GET).
     NotAQuery,
@@ -88,14 +88,21 @@ pub async fn execute(
     }
     let doc = match request.parsed_query() {
         Ok(doc) => doc.clone(),
-        Err(error) => return Executed::Response(request_error(vec![error], code::GRAPHQL_PARSE_FAILED)),
+        Err(error) => {
+            return Executed::Response(Box::new(request_error(
+                vec![error],
+                code::GRAPHQL_PARSE_FAILED,
+            )));
+        }
     };
     let selected = match (&doc.operations, &operation.operation_name) {
         (async_graphql::parser::types::DocumentOperations::Single(op), _) => Some(&op.node),
         (async_graphql::parser::types::DocumentOperations::Multiple(ops), Some(name)) => {
             ops.get(name.as_str()).map(|op| &op.node)
         }
-        (async_graphql::parser::types::DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+        (async_graphql::parser::types::DocumentOperations::Multiple(ops), None)
+            if ops.len() == 1 =>
+        {
             ops.values().next().map(|op| &op.node)
         }
         _ => None,
@@ -109,21 +116,26 @@ pub async fn execute(
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
     if is_request_error {
-        return Executed::Response(request_error(response.errors, code::GRAPHQL_VALIDATION_FAILED));
+        return Executed::Response(Box::new(request_error(
+            response.errors,
+            code::GRAPHQL_VALIDATION_FAILED,
+        )));
     }
     if let Some(op) = selected {
         Ordering::new(&doc, op, &variables).restore(&mut response.data);
     }
-    Executed::Response(Response {
+    Executed::Response(Box::new(Response {
         inner: response,
         request_error: false,
-    })
+    }))
 }
 
 /// A response for an operation that never ran, each error coded unless it already is.
 fn request_error(mut errors: Vec<ServerError>, default_code: &'static str) -> Response {
     for error in &mut errors {
-        let extensions = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
+        let extensions = error
+            .extensions
+            .get_or_insert_with(ErrorExtensionValues::default);
         if extensions.get("code").is_none() {
             extensions.set("code", default_code);
         }

@@ -15,7 +15,7 @@ use std::{
     convert::Infallible,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -77,6 +77,8 @@ impl UpstreamStats {
 pub struct Upstream {
     loader: DataLoader<CustomerLoader>,
     listing: OnceCell<Listing>,
+    /// Set when the list call starts, so lookups can wait for it instead of racing it.
+    listing_started: AtomicBool,
 }
 
 impl Upstream {
@@ -93,6 +95,7 @@ impl Upstream {
             // not after a timer (the 1 ms default costs ~1 ms at p50 on every query).
             loader: DataLoader::new(loader, tokio::spawn).delay(Duration::ZERO),
             listing: OnceCell::new(),
+            listing_started: AtomicBool::new(false),
         }
     }
 
@@ -101,8 +104,14 @@ impl Upstream {
         &self.loader.loader().stats
     }
 
-    /// One customer by id, through the batching loader.
+    /// One customer by id, through the batching loader. When this request has already
+    /// started the list call, the lookup waits for it: the list primes the loader, so an id
+    /// it holds costs no call of its own.
     pub(crate) async fn customer(&self, id: &str) -> Lookup {
+        if self.listing_started.load(Ordering::Acquire) {
+            // A failed list is that field's error; the lookup then makes its own call.
+            let _ = self.listing().await;
+        }
         match self.loader.load_one(id.to_owned()).await {
             Ok(Some(lookup)) => lookup,
             // `load` answers every key it is given, so a missing key means "not found".
@@ -114,6 +123,7 @@ impl Upstream {
     /// The whole customer list, fetched at most once per request. Its records prime the
     /// loader, so later lookups of those ids cost no upstream call.
     pub(crate) async fn listing(&self) -> Listing {
+        self.listing_started.store(true, Ordering::Release);
         self.listing
             .get_or_init(|| async {
                 let loader = self.loader.loader();
@@ -152,7 +162,10 @@ impl CustomerLoader {
         );
         let id_owned = id.to_owned();
         let call = async move {
-            let _permit = permits.acquire_owned().await.expect("semaphore never closed");
+            let _permit = permits
+                .acquire_owned()
+                .await
+                .expect("semaphore never closed");
             let found = stats.time(client.customer(&id_owned)).await?;
             Ok(found.map(Arc::new))
         }

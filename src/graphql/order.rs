@@ -8,12 +8,9 @@
 //! `@include` included) and rebuilds each object in field-collection order.
 
 use async_graphql::{
-    Name, Value, Variables,
+    Name, Positioned, Value, Variables,
     indexmap::IndexMap,
-    parser::types::{
-        Directive, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
-    },
-    Positioned,
+    parser::types::{Directive, ExecutableDocument, OperationDefinition, Selection, SelectionSet},
 };
 
 /// The response keys of a selection, in collection order, each with the sub-selections

@@ -19,9 +19,10 @@ pub(crate) const MAX_LIMIT: i32 = 500;
 /// Most ids in one `customers_by_id` call.
 pub(crate) const MAX_IDS: usize = 100;
 
-/// Read access to Bloc customers.
+/// The query root (its GraphQL description is on the `impl`).
 pub struct Query;
 
+/// Read access to Bloc customers.
 #[Object(rename_fields = "snake_case", rename_args = "snake_case")]
 impl Query {
     /// One customer by Bloc id; `null` when Bloc does not know the id.
@@ -35,7 +36,9 @@ impl Query {
     ) -> Result<Option<Customer>> {
         let id = checked_id(&id)?;
         let found = upstream(ctx)?.customer(id).await;
-        found.map(|c| c.map(Customer)).map_err(|e| error::upstream(&e))
+        found
+            .map(|c| c.map(Customer))
+            .map_err(|e| error::upstream(&e))
     }
 
     /// Several customers by id, in the order given; an unknown id gives `null` in its place,
@@ -111,7 +114,11 @@ impl Query {
     ) -> Result<i32> {
         let matcher = CustomerFilter::matcher(filter.as_ref())?;
         let listing = listing(ctx).await?;
-        let count = listing.customers.iter().filter(|c| matcher.matches(c)).count();
+        let count = listing
+            .customers
+            .iter()
+            .filter(|c| matcher.matches(c))
+            .count();
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
 }
@@ -123,7 +130,10 @@ fn upstream<'a>(ctx: &Context<'a>) -> Result<&'a Arc<Upstream>> {
 
 /// Fetches the list once per request; records Bloc sent unreadably are reported once.
 async fn listing(ctx: &Context<'_>) -> Result<Arc<super::loaders::ListSnapshot>> {
-    let listing = upstream(ctx)?.listing().await.map_err(|e| error::upstream(&e))?;
+    let listing = upstream(ctx)?
+        .listing()
+        .await
+        .map_err(|e| error::upstream(&e))?;
     if listing.undecodable > 0 {
         let error = error::upstream_records_dropped(listing.undecodable);
         ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));

@@ -63,8 +63,10 @@ fn utf8_or_unset(range: &MediaRange<'_>) -> bool {
 }
 
 /// Picks the offer the client's `Accept` header prefers (RFC 9110 q-values; the most specific
-/// matching range decides an offer's q; ties go to the earlier offer). No `Accept` header
-/// counts as `application/json`, as the GraphQL-over-HTTP spec says. `None` means 406.
+/// matching range decides an offer's q). Ties go to the more specific match, then to the
+/// earlier offer, except that a bare wildcard (`*/*`, what `fetch` and curl send) means
+/// `application/json`, and so does no `Accept` header, as the GraphQL-over-HTTP spec says.
+/// `None` means 406.
 pub(crate) fn negotiate(headers: &HeaderMap, offers: &[MediaType]) -> Option<MediaType> {
     let accept: Vec<&str> = headers
         .get_all(header::ACCEPT)
@@ -77,7 +79,7 @@ pub(crate) fn negotiate(headers: &HeaderMap, offers: &[MediaType]) -> Option<Med
         return offers.iter().copied().find(|o| *o == MediaType::Json);
     }
     let ranges: Vec<MediaRange<'_>> = accept.into_iter().filter_map(parse_range).collect();
-    let mut best: Option<(MediaType, f32)> = None;
+    let mut best: Option<(MediaType, f32, u8)> = None;
     for &offer in offers {
         let (kind, subtype) = offer.essence();
         let q = ranges
@@ -98,20 +100,33 @@ pub(crate) fn negotiate(headers: &HeaderMap, offers: &[MediaType]) -> Option<Med
                 let q = if utf8_or_unset(r) { q } else { 0.0 };
                 Some((specificity, q))
             })
-            .max_by_key(|(specificity, _)| *specificity)
-            .map(|(_, q)| q)
-            .unwrap_or(0.0);
-        if q > 0.0 && best.is_none_or(|(_, best_q)| q > best_q) {
-            best = Some((offer, q));
+            .max_by_key(|(specificity, _)| *specificity);
+        let Some((specificity, q)) = q.filter(|(_, q)| *q > 0.0) else {
+            continue;
+        };
+        let wildcard_json = specificity == 0 && offer == MediaType::Json;
+        let better = match best {
+            None => true,
+            Some((_, best_q, best_specificity)) => {
+                q > best_q
+                    || (q == best_q && specificity > best_specificity)
+                    || (q == best_q && specificity == best_specificity && wildcard_json)
+            }
+        };
+        if better {
+            best = Some((offer, q, specificity));
         }
     }
-    best.map(|(offer, _)| offer)
+    best.map(|(offer, _, _)| offer)
 }
 
 /// Whether a POST body's `Content-Type` is JSON we can read: `application/json` (or
 /// `application/graphql+json`, the spec's earlier name), with no charset but UTF-8.
 pub(crate) fn is_json_body(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
     let Some(range) = parse_range(value) else {

@@ -28,7 +28,9 @@ pub(crate) fn from_body(body: &[u8]) -> Result<Body, BadParams> {
                 .into_iter()
                 .map(|item| match item {
                     Value::Object(object) => from_object(object),
-                    _ => Err(BadParams("each operation of a batch must be a JSON object".into())),
+                    _ => Err(BadParams(
+                        "each operation of a batch must be a JSON object".into(),
+                    )),
                 })
                 .collect::<Result<_, _>>()
                 .map(Body::Batch)

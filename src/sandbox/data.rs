@@ -41,37 +41,105 @@ impl SplitMix {
     }
 
     fn digits(&mut self, n: usize) -> String {
-        (0..n).map(|_| char::from(b'0' + self.below(10) as u8)).collect()
+        (0..n)
+            .map(|_| char::from(b'0' + self.below(10) as u8))
+            .collect()
     }
 }
 
 const FIRST_FEMALE: &[&str] = &[
-    "Adaeze", "Funmilayo", "Aisha", "Chiamaka", "Ngozi", "Temitope", "Zainab", "Yetunde",
-    "Ifeoma", "Hauwa", "Folake", "Amaka", "Blessing", "Kemi", "Halima", "Nneka",
+    "Adaeze",
+    "Funmilayo",
+    "Aisha",
+    "Chiamaka",
+    "Ngozi",
+    "Temitope",
+    "Zainab",
+    "Yetunde",
+    "Ifeoma",
+    "Hauwa",
+    "Folake",
+    "Amaka",
+    "Blessing",
+    "Kemi",
+    "Halima",
+    "Nneka",
 ];
 const FIRST_MALE: &[&str] = &[
-    "Chukwuemeka", "Oluwaseun", "Ibrahim", "Tunde", "Emeka", "Babatunde", "Musa", "Obinna",
-    "Segun", "Abdullahi", "Ikenna", "Femi", "Yusuf", "Chidi", "Kayode", "Uche",
+    "Chukwuemeka",
+    "Oluwaseun",
+    "Ibrahim",
+    "Tunde",
+    "Emeka",
+    "Babatunde",
+    "Musa",
+    "Obinna",
+    "Segun",
+    "Abdullahi",
+    "Ikenna",
+    "Femi",
+    "Yusuf",
+    "Chidi",
+    "Kayode",
+    "Uche",
 ];
 const LAST: &[&str] = &[
-    "Okafor", "Adeyemi", "Bello", "Okonkwo", "Balogun", "Eze", "Abubakar", "Ogunleye",
-    "Nwosu", "Adebayo", "Danjuma", "Obi", "Afolabi", "Lawal", "Nwachukwu", "Olawale",
-    "Ibrahim", "Okeke", "Oyelaran", "Umar",
+    "Okafor",
+    "Adeyemi",
+    "Bello",
+    "Okonkwo",
+    "Balogun",
+    "Eze",
+    "Abubakar",
+    "Ogunleye",
+    "Nwosu",
+    "Adebayo",
+    "Danjuma",
+    "Obi",
+    "Afolabi",
+    "Lawal",
+    "Nwachukwu",
+    "Olawale",
+    "Ibrahim",
+    "Okeke",
+    "Oyelaran",
+    "Umar",
 ];
 /// (city, state) pairs.
 const PLACES: &[(&str, &str)] = &[
-    ("Ikeja", "Lagos"), ("Lekki", "Lagos"), ("Yaba", "Lagos"), ("Ibadan", "Oyo"),
-    ("Abuja", "FCT"), ("Kano", "Kano"), ("Enugu", "Enugu"), ("Port Harcourt", "Rivers"),
-    ("Benin City", "Edo"), ("Kaduna", "Kaduna"), ("Abeokuta", "Ogun"), ("Owerri", "Imo"),
+    ("Ikeja", "Lagos"),
+    ("Lekki", "Lagos"),
+    ("Yaba", "Lagos"),
+    ("Ibadan", "Oyo"),
+    ("Abuja", "FCT"),
+    ("Kano", "Kano"),
+    ("Enugu", "Enugu"),
+    ("Port Harcourt", "Rivers"),
+    ("Benin City", "Edo"),
+    ("Kaduna", "Kaduna"),
+    ("Abeokuta", "Ogun"),
+    ("Owerri", "Imo"),
 ];
 const STREETS: &[&str] = &[
-    "Admiralty Way", "Allen Avenue", "Awolowo Road", "Herbert Macaulay Way", "Ogui Road",
-    "Aminu Kano Crescent", "Ring Road", "Trans-Amadi Road", "Ahmadu Bello Way",
+    "Admiralty Way",
+    "Allen Avenue",
+    "Awolowo Road",
+    "Herbert Macaulay Way",
+    "Ogui Road",
+    "Aminu Kano Crescent",
+    "Ring Road",
+    "Trans-Amadi Road",
+    "Ahmadu Bello Way",
 ];
 const MEANS_OF_ID: &[&str] = &[
-    "Drivers License", "International Passport", "Voters Card", "NIN Slip",
+    "Drivers License",
+    "International Passport",
+    "Voters Card",
+    "NIN Slip",
 ];
-const PHONE_PREFIXES: &[&str] = &["0803", "0806", "0813", "0816", "0703", "0705", "0809", "0905"];
+const PHONE_PREFIXES: &[&str] = &[
+    "0803", "0806", "0813", "0816", "0703", "0705", "0809", "0905",
+];
 
 fn generate() -> Vec<Value> {
     let mut rng = SplitMix(SEED);
@@ -83,16 +151,33 @@ fn customer(n: usize, rng: &mut SplitMix) -> Value {
     let first = rng.pick(if female { FIRST_FEMALE } else { FIRST_MALE });
     let last = rng.pick(LAST);
     // Bloc keeps names as typed: some carry stray spaces.
-    let first_raw = if n % 7 == 3 { format!("{first} ") } else { first.to_owned() };
-    let last_raw = if n % 11 == 5 { format!(" {last}") } else { last.to_owned() };
+    let first_raw = if n % 7 == 3 {
+        format!("{first} ")
+    } else {
+        first.to_owned()
+    };
+    let last_raw = if n % 11 == 5 {
+        format!(" {last}")
+    } else {
+        last.to_owned()
+    };
     // Every fourth customer is still at tier 0, so "unset" markers are common.
-    let tier = if n % 4 == 0 { 0 } else { 1 + rng.below(3) };
+    let tier = if n.is_multiple_of(4) {
+        0
+    } else {
+        1 + rng.below(3)
+    };
     let created = 1_672_531_200 + n as u64 * 86_400 * 9 + rng.below(86_400);
     let id = format!("{:08x}{:016x}", created, rng.next())[..24].to_owned();
-    let email = format!("{}.{}{}@example.ng", first.to_lowercase(), last.to_lowercase(), n);
+    let email = format!(
+        "{}.{}{}@example.ng",
+        first.to_lowercase(),
+        last.to_lowercase(),
+        n
+    );
     let phone = format!("{}{}", rng.pick(PHONE_PREFIXES), rng.digits(7));
     let bvn = format!("22{}", rng.digits(9));
-    let updated = if tier == 0 && n % 8 == 0 {
+    let updated = if tier == 0 && n.is_multiple_of(8) {
         "0001-01-01T00:00:00Z".to_owned()
     } else {
         timestamp(created + 3_600 + rng.below(30 * 86_400), rng)
@@ -147,15 +232,21 @@ fn customer(n: usize, rng: &mut SplitMix) -> Value {
     }
     if tier >= 2 {
         let means = rng.pick(MEANS_OF_ID);
-        merge(&mut record, json!({
-            "means_of_identity": means,
-            "means_of_identity_url": format!("https://kyc.sandbox.invalid/{id}/id-document.png"),
-        }));
+        merge(
+            &mut record,
+            json!({
+                "means_of_identity": means,
+                "means_of_identity_url": format!("https://kyc.sandbox.invalid/{id}/id-document.png"),
+            }),
+        );
     }
     if tier >= 3 {
-        merge(&mut record, json!({
-            "identity_url": format!("https://kyc.sandbox.invalid/{id}/proof-of-address.png"),
-        }));
+        merge(
+            &mut record,
+            json!({
+                "identity_url": format!("https://kyc.sandbox.invalid/{id}/proof-of-address.png"),
+            }),
+        );
     }
     record
 }

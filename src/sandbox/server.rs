@@ -85,7 +85,11 @@ async fn one(Path(id): Path<String>) -> Response {
 
 /// Bloc's error envelope.
 fn failure(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "success": false, "message": message }))).into_response()
+    (
+        status,
+        Json(json!({ "success": false, "message": message })),
+    )
+        .into_response()
 }
 
 async fn require_bearer(request: Request, next: Next) -> Response {
@@ -106,9 +110,14 @@ async fn require_bearer(request: Request, next: Next) -> Response {
 async fn bloc_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert("content-resource", HeaderValue::from_static("application/json"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "content-resource",
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert("vary", HeaderValue::from_static("Origin"));
     response
 }
-

@@ -5,9 +5,10 @@ use async_graphql::{Object, Result};
 use super::lenient;
 use crate::bloc::models;
 
-/// A customer's postal address, set at KYC tier 1. Blank parts are `null`.
+/// A customer's address, borrowed from the Bloc record.
 pub(crate) struct Address<'a>(pub &'a models::Address);
 
+/// A customer's postal address, set at KYC tier 1. Blank parts are `null`.
 #[Object(rename_fields = "snake_case")]
 impl Address<'_> {
     /// Street and house number.

@@ -13,16 +13,17 @@ use super::{
 };
 use crate::bloc::models;
 
-/// A Bloc customer: the person every account and card hangs off. Field names are Bloc's own.
-///
-/// Bloc's "unset" markers (empty strings, the zero time `0001-01-01T00:00:00Z`, an empty
-/// address, omitted fields) are `null`. A value Bloc sends that does not parse is `null` with
-/// an `UPSTREAM_BAD_RESPONSE` error at its path; the rest of the customer is unaffected.
+/// A Bloc customer (the GraphQL description is on the `impl` below).
 #[derive(Clone)]
 pub(crate) struct Customer(pub Arc<models::Customer>);
 
 macro_rules! text_fields {
     ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// A Bloc customer: the person every account and card hangs off. Field names are Bloc's own.
+        ///
+        /// Bloc's "unset" markers (empty strings, the zero time `0001-01-01T00:00:00Z`, an empty
+        /// address, omitted fields) are `null`. A value Bloc sends that does not parse is `null` with
+        /// an `UPSTREAM_BAD_RESPONSE` error at its path; the rest of the customer is unaffected.
         #[Object(rename_fields = "snake_case")]
         impl Customer {
             /// Bloc's customer id (a 24-hex ObjectId).

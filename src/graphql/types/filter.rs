@@ -41,16 +41,29 @@ impl CustomerFilter {
         let kyc_tier = match filter.kyc_tier {
             None => None,
             Some(tier @ 0..=3) => Some(tier as u8),
-            Some(_) => return Err(error::bad_user_input("filter.kyc_tier must be between 0 and 3")),
+            Some(_) => {
+                return Err(error::bad_user_input(
+                    "filter.kyc_tier must be between 0 and 3",
+                ));
+            }
         };
-        if filter.search.as_ref().is_some_and(|s| s.chars().count() > MAX_SEARCH_LEN) {
+        if filter
+            .search
+            .as_ref()
+            .is_some_and(|s| s.chars().count() > MAX_SEARCH_LEN)
+        {
             return Err(error::bad_user_input(format!(
                 "filter.search must be at most {MAX_SEARCH_LEN} characters"
             )));
         }
         let lowered = |s: &Option<String>| {
             s.as_deref()
-                .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase())
+                .map(|s| {
+                    s.split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .to_lowercase()
+                })
                 .filter(|s| !s.is_empty())
         };
         Ok(Matcher {
@@ -78,15 +91,17 @@ impl Matcher {
     /// Whether the customer meets every condition. A field Bloc sent unreadably never
     /// matches a condition on it.
     pub(crate) fn matches(&self, customer: &models::Customer) -> bool {
-        if let Some(status) = self.status {
-            if customer.status.value() != Some(&status) {
-                return false;
-            }
+        if self
+            .status
+            .is_some_and(|s| customer.status.value() != Some(&s))
+        {
+            return false;
         }
-        if let Some(tier) = self.kyc_tier {
-            if customer.kyc_tier.value().map(|t| t.0) != Some(tier) {
-                return false;
-            }
+        if self
+            .kyc_tier
+            .is_some_and(|t| customer.kyc_tier.value().map(|k| k.0) != Some(t))
+        {
+            return false;
         }
         if let Some(wanted) = &self.customer_type {
             match customer.customer_type.value() {
@@ -99,9 +114,17 @@ impl Matcher {
             Some(needle) => {
                 let full_name = customer.full_name.value().map(String::as_str).unwrap_or("");
                 [
-                    full_name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase(),
+                    full_name
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .to_lowercase(),
                     customer.display_name().to_lowercase(),
-                    customer.email.value().map(|s| s.to_lowercase()).unwrap_or_default(),
+                    customer
+                        .email
+                        .value()
+                        .map(|s| s.to_lowercase())
+                        .unwrap_or_default(),
                     customer.phone_number.value().cloned().unwrap_or_default(),
                 ]
                 .iter()

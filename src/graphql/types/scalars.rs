@@ -15,6 +15,8 @@ pub(crate) struct DateTime(pub chrono::DateTime<FixedOffset>);
 #[derive(Clone, Copy)]
 pub(crate) struct Date(pub NaiveDate);
 
+/// An instant as an RFC 3339 string, e.g. `2023-03-14T11:57:32.567Z`, with the offset Bloc
+/// sent.
 #[Scalar(
     name = "DateTime",
     specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339"
@@ -34,6 +36,7 @@ impl ScalarType for DateTime {
     }
 }
 
+/// A calendar date as `YYYY-MM-DD`, e.g. `1994-06-22`.
 #[Scalar(
     name = "Date",
     specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339#section-5.6"

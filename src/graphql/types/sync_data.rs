@@ -5,10 +5,11 @@ use async_graphql::{Object, Result};
 use super::lenient;
 use crate::bloc::models;
 
-/// Bloc's record of a sync with an external provider. Bloc names these fields in Go style
-/// (`Provider`, `ID`); they are kept verbatim so queries match Bloc's docs.
+/// Bloc's `SyncData`, borrowed from the Bloc record.
 pub(crate) struct SyncData<'a>(pub &'a models::SyncData);
 
+/// Bloc's record of a sync with an external provider. Bloc names these fields in Go style
+/// (`Provider`, `ID`); they are kept verbatim so queries match Bloc's docs.
 #[Object(name = "SyncData")]
 impl SyncData<'_> {
     /// The provider synced with; `null` when none.

@@ -1,0 +1,224 @@
+//! The real binary: configuration errors, `--help`, sandbox mode over a real socket, graceful
+//! shutdown, and no secret in the logs.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use serde_json::{Value, json};
+use wiremock::{Mock, MockServer, matchers::method};
+
+use crate::{helpers::TEST_KEY, mocks::bloc_error};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bloc-graphql");
+
+/// A command with none of the service's variables inherited from the test environment.
+fn command() -> Command {
+    let mut command = Command::new(BIN);
+    for var in [
+        "BLOC_SECRET_KEY",
+        "BLOC_API_URL",
+        "LISTEN_ADDR",
+        "BLOC_SANDBOX",
+        "RUST_LOG",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
+/// Starts the binary and waits for the log line that carries the listening URL.
+fn start(mut command: Command) -> (Child, String, Vec<String>) {
+    let mut child = command
+        .args(["--listen-addr", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("binary exited before listening")
+            .unwrap();
+        seen.push(line.clone());
+        if let Some(at) = line.find("http://") {
+            let url: String = line[at..]
+                .chars()
+                .take_while(|c| !c.is_whitespace())
+                .collect();
+            break url
+                .trim_end_matches('/')
+                .trim_end_matches("/graphql")
+                .to_owned();
+        }
+    };
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, url, seen)
+}
+
+fn terminate(mut child: Child) -> std::process::ExitStatus {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    panic!("did not stop within 5 s of SIGTERM");
+}
+
+async fn graphql(url: &str, query: &str) -> Value {
+    reqwest::Client::new()
+        .post(format!("{url}/graphql"))
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[test]
+fn without_a_key_or_sandbox_it_exits_non_zero_with_one_clear_line() {
+    let output = command().output().unwrap();
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains("BLOC_SECRET_KEY") && lines[0].contains("--sandbox"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn help_documents_every_setting_with_its_env_name_and_default() {
+    let output = command().arg("--help").output().unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+
+    for expected in [
+        "--sandbox",
+        "--listen-addr",
+        "[env: LISTEN_ADDR=]",
+        "[default: 127.0.0.1:8080]",
+        "--bloc-api-url",
+        "[env: BLOC_API_URL=]",
+        "[default: https://api.blochq.io/v1]",
+        "--upstream-concurrency",
+        "[env: UPSTREAM_CONCURRENCY=]",
+        "[default: 16]",
+        "--max-batch",
+        "[env: MAX_BATCH_OPERATIONS=]",
+        "[default: 10]",
+        "--body-limit",
+        "[default: 65536]",
+        "--request-timeout-ms",
+        "BLOC_SECRET_KEY",
+    ] {
+        assert!(
+            help.contains(expected),
+            "{expected} missing from --help:\n{help}"
+        );
+    }
+    assert!(
+        !help.contains("--bloc-secret-key"),
+        "the key must never be a flag"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sandbox_mode_serves_graphiql_and_fake_customers_then_stops_cleanly() {
+    let mut cmd = command();
+    cmd.arg("--sandbox");
+    let (child, url, lines) = start(cmd);
+
+    assert!(
+        lines.last().unwrap().contains("sandbox mode is on"),
+        "{lines:?}"
+    );
+    let page = reqwest::Client::new()
+        .get(format!("{url}/"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("graphiql"));
+    let response = graphql(&url, "{ customer_count customers(limit: 1) { name } }").await;
+    assert_eq!(response["data"]["customer_count"], 60);
+
+    assert!(terminate(child).success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_secret_key_never_reaches_the_logs_even_at_trace_level() {
+    let bloc = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(bloc_error(401, "bad key"))
+        .mount(&bloc)
+        .await;
+    let mut cmd = command();
+    cmd.env("BLOC_SECRET_KEY", TEST_KEY)
+        .env("BLOC_API_URL", format!("{}/v1", bloc.uri()))
+        .env("RUST_LOG", "trace")
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .args(["--listen-addr", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    let url = loop {
+        let line = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        if let Some(at) = line.find("http://") {
+            break line[at..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_end_matches("/graphql")
+                .to_owned();
+        }
+    };
+
+    let response = graphql(
+        &url,
+        r#"{ customer(id: "6410612c7f1b4b36103f872a") { bvn } }"#,
+    )
+    .await;
+    assert_eq!(
+        response["errors"][0]["extensions"]["code"],
+        "UPSTREAM_UNAUTHORIZED"
+    );
+    assert!(terminate(child).success());
+
+    let logs: Vec<String> = rx.try_iter().collect();
+    let logs = logs.join("\n");
+    assert!(
+        logs.contains("Bloc rejected the secret key"),
+        "the misconfiguration is logged loudly"
+    );
+    assert!(!logs.contains(TEST_KEY), "key leaked into logs");
+    assert!(
+        !logs.contains(&TEST_KEY[8..24]),
+        "part of the key leaked into logs"
+    );
+}

@@ -1,0 +1,143 @@
+//! `spawn_app()` and request helpers: the app runs in-process against a wiremock Bloc.
+
+use std::time::Duration;
+
+use axum::{
+    body::Body,
+    http::{HeaderMap, Request, StatusCode},
+};
+use bloc_graphql::{
+    config::{BlocConfig, Config, Limits},
+    server::{AppState, app},
+};
+use http_body_util::BodyExt;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use url::Url;
+use wiremock::MockServer;
+
+/// The key tests configure; tests assert it never leaks.
+pub const TEST_KEY: &str = "sk_test_0123456789abcdef0123456789abcdef0123456789abcdef";
+
+pub struct TestApp {
+    pub state: AppState,
+    pub bloc: MockServer,
+}
+
+/// A test configuration pointing at `api_url`.
+pub fn config(api_url: Url) -> Config {
+    Config {
+        listen_addr: "127.0.0.1:0".parse().unwrap(),
+        bloc: BlocConfig {
+            concurrency: 16,
+            ..BlocConfig::new(api_url, SecretString::from(TEST_KEY))
+        },
+        limits: Limits::default(),
+        sandbox: false,
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let bloc = MockServer::start().await;
+    let mut config = config(Url::parse(&format!("{}/v1", bloc.uri())).unwrap());
+    config.bloc.call_timeout = Duration::from_secs(2);
+    adjust(&mut config);
+    TestApp {
+        state: AppState::new(config).expect("state builds"),
+        bloc,
+    }
+}
+
+/// A response as tests look at it.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+}
+
+pub async fn send(state: &AppState, request: Request<Body>) -> Reply {
+    let response = app(state.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        headers,
+        text: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+impl TestApp {
+    /// POSTs a JSON body to /graphql with the given extra headers.
+    pub async fn post(&self, body: &Value, headers: &[(&str, &str)]) -> Reply {
+        let mut request = Request::post("/graphql").header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        send(
+            &self.state,
+            request.body(Body::from(body.to_string())).unwrap(),
+        )
+        .await
+    }
+
+    /// Runs a query and returns the response JSON (asserting HTTP 200).
+    pub async fn query(&self, query: &str) -> Value {
+        self.query_with(query, json!({})).await
+    }
+
+    pub async fn query_with(&self, query: &str, variables: Value) -> Value {
+        let reply = self
+            .post(&json!({ "query": query, "variables": variables }), &[])
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        reply.json()
+    }
+
+    /// Runs a query with `X-Upstream-Trace: 1`.
+    pub async fn traced(&self, body: &Value) -> Value {
+        let reply = self.post(body, &[("x-upstream-trace", "1")]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        reply.json()
+    }
+
+    /// Paths of every request Bloc received, as sent (still percent-encoded).
+    pub async fn upstream_paths(&self) -> Vec<String> {
+        self.bloc
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r.url.path().to_owned())
+            .collect()
+    }
+}
+
+/// The error codes in a response, in order.
+pub fn codes(response: &Value) -> Vec<String> {
+    response["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    e["extensions"]["code"]
+                        .as_str()
+                        .unwrap_or("<none>")
+                        .to_owned()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

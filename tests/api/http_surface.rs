@@ -1,0 +1,243 @@
+//! The HTTP surface: routes, GraphQL-over-HTTP status codes and media types, limits.
+
+use std::time::Duration;
+
+use axum::{
+    body::Body,
+    http::{Request, StatusCode},
+};
+use serde_json::json;
+use wiremock::{Mock, ResponseTemplate, matchers::method};
+
+use crate::{
+    helpers::{codes, send, spawn_app, spawn_app_with},
+    mocks::{customer, envelope, id, mount_customer},
+};
+
+const GQL: &str = "application/graphql-response+json";
+
+fn get(uri: &str, accept: &str) -> Request<Body> {
+    Request::get(uri)
+        .header("accept", accept)
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn healthz_answers_ok_without_calling_bloc() {
+    let app = spawn_app().await;
+
+    let reply = send(
+        &app.state,
+        Request::get("/healthz").body(Body::empty()).unwrap(),
+    )
+    .await;
+
+    assert_eq!((reply.status, reply.text.as_str()), (StatusCode::OK, "ok"));
+    assert!(app.upstream_paths().await.is_empty());
+}
+
+#[tokio::test]
+async fn graphiql_is_served_at_the_root_and_to_browsers_at_graphql() {
+    let app = spawn_app().await;
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+    for uri in ["/", "/graphql"] {
+        let reply = send(&app.state, get(uri, browser)).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert!(
+            reply.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        assert!(reply.text.contains("graphiql"), "{uri}");
+        assert!(reply.text.contains("/graphql"), "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn get_runs_queries_and_answers_in_the_accepted_media_type() {
+    let app = spawn_app().await;
+    mount_customer(&app.bloc, customer(&id(1)), 2).await;
+    let uri = format!(
+        "/graphql?query=%7Bcustomer(id%3A%22{}%22)%7Bname%7D%7D",
+        id(1)
+    );
+
+    let json_reply = send(&app.state, get(&uri, "*/*")).await;
+    let gql_reply = send(&app.state, get(&uri, GQL)).await;
+
+    assert_eq!(json_reply.status, StatusCode::OK);
+    assert_eq!(
+        json_reply.headers["content-type"],
+        "application/json; charset=utf-8"
+    );
+    assert_eq!(
+        json_reply.json()["data"]["customer"]["name"],
+        "Adaeze Okafor"
+    );
+    assert_eq!(
+        gql_reply.headers["content-type"],
+        "application/graphql-response+json; charset=utf-8"
+    );
+    assert_eq!(gql_reply.headers["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn get_never_runs_a_mutation() {
+    let app = spawn_app().await;
+
+    let reply = send(&app.state, get("/graphql?query=mutation%7Bx%7D", GQL)).await;
+
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.headers["allow"], "POST");
+}
+
+#[tokio::test]
+async fn request_errors_are_400_with_graphql_response_json_and_200_with_json() {
+    let app = spawn_app().await;
+    let cases = [
+        ("{ customer(", "GRAPHQL_PARSE_FAILED"),
+        ("{ nope }", "GRAPHQL_VALIDATION_FAILED"),
+    ];
+
+    for (query, code) in cases {
+        let body = json!({ "query": query });
+        let strict = app.post(&body, &[("accept", GQL)]).await;
+        let legacy = app.post(&body, &[("accept", "application/json")]).await;
+
+        assert_eq!(strict.status, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(codes(&strict.json()), [code]);
+        assert!(strict.json().get("data").is_none(), "{}", strict.text);
+        assert_eq!(legacy.status, StatusCode::OK, "{query}");
+        assert_eq!(codes(&legacy.json()), [code]);
+    }
+}
+
+#[tokio::test]
+async fn malformed_http_requests_are_400_and_say_why() {
+    let app = spawn_app().await;
+    let post = |body: &'static str| {
+        Request::post("/graphql")
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap()
+    };
+
+    for (body, says) in [
+        ("{not json", "not valid JSON"),
+        (r#"{"query": 1}"#, "`query` must be a string"),
+        (
+            r#"{"query": "{a}", "variables": []}"#,
+            "`variables` must be a JSON object",
+        ),
+        ("[]", "at least one operation"),
+        ("42", "must be a JSON object"),
+    ] {
+        let reply = send(&app.state, post(body)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(reply.text.contains(says), "{body}: {}", reply.text);
+        assert_eq!(codes(&reply.json()), ["BAD_REQUEST"]);
+    }
+}
+
+#[tokio::test]
+async fn bodies_that_are_not_json_are_415_and_unacceptable_accepts_are_406() {
+    let app = spawn_app().await;
+    let form = Request::post("/graphql")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from("query={__typename}"))
+        .unwrap();
+    let latin1 = Request::post("/graphql")
+        .header("content-type", "application/json; charset=latin1")
+        .body(Body::from(r#"{"query":"{__typename}"}"#))
+        .unwrap();
+    let xml = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .header("accept", "application/xml")
+        .body(Body::from(r#"{"query":"{__typename}"}"#))
+        .unwrap();
+
+    assert_eq!(
+        send(&app.state, form).await.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    assert_eq!(
+        send(&app.state, latin1).await.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    assert_eq!(
+        send(&app.state, xml).await.status,
+        StatusCode::NOT_ACCEPTABLE
+    );
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_413() {
+    let app = spawn_app().await;
+    let padding = " ".repeat(64 * 1024);
+    let body = json!({ "query": format!("{{ __typename {padding} }}") });
+
+    let reply = app.post(&body, &[]).await;
+
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn a_batch_answers_an_array_in_order_and_is_capped_at_ten() {
+    let app = spawn_app().await;
+    let op = |n: usize| json!({ "query": format!("{{ n{n}: __typename }}") });
+
+    let ten: Vec<_> = (0..10).map(op).collect();
+    let reply = app.post(&json!(ten), &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let answers = reply.json();
+    for n in 0..10 {
+        assert_eq!(answers[n]["data"][format!("n{n}")], "Query");
+    }
+
+    let eleven: Vec<_> = (0..11).map(op).collect();
+    let reply = app.post(&json!(eleven), &[]).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(codes(&reply.json()), ["BATCH_TOO_LARGE"]);
+    assert!(
+        reply.text.contains("at most 10 operations"),
+        "{}",
+        reply.text
+    );
+}
+
+#[tokio::test]
+async fn a_request_past_its_timeout_is_504_with_a_graphql_error() {
+    let app = spawn_app_with(|c| c.limits.request_timeout = Duration::from_millis(150)).await;
+    let slow = ResponseTemplate::new(200)
+        .set_body_json(envelope(customer(&id(1))))
+        .set_delay(Duration::from_secs(1));
+    Mock::given(method("GET"))
+        .respond_with(slow)
+        .mount(&app.bloc)
+        .await;
+
+    let reply = app
+        .post(
+            &json!({ "query": format!(r#"{{ customer(id: "{}") {{ id }} }}"#, id(1)) }),
+            &[],
+        )
+        .await;
+
+    assert_eq!(reply.status, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(codes(&reply.json()), ["REQUEST_TIMEOUT"]);
+}
+
+#[tokio::test]
+async fn upstream_trace_is_only_reported_when_asked_for() {
+    let app = spawn_app().await;
+    let body = json!({ "query": "{ __typename }" });
+
+    let plain = app.post(&body, &[]).await.json();
+    let traced = app.traced(&body).await;
+
+    assert!(plain.get("extensions").is_none(), "{plain}");
+    assert_eq!(traced["extensions"]["upstream"]["calls"], 0);
+}

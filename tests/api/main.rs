@@ -1,0 +1,16 @@
+//! Integration tests: one binary, one file per behaviour area.
+
+mod helpers;
+mod mocks;
+
+mod batching;
+mod binary;
+mod conformance;
+mod customer;
+mod drift;
+mod http_surface;
+mod list;
+mod ordering;
+mod sandbox;
+mod schema_file;
+mod upstream_errors;
