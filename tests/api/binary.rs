@@ -13,6 +13,9 @@ use wiremock::{Mock, MockServer, matchers::method};
 use crate::{helpers::TEST_KEY, mocks::bloc_error};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bloc-graphql");
+/// Client input that must never be logged.
+const SECRET_ID: &str = "5eed5eed5eed5eed5eed5eed";
+const PHONE: &str = "08031234567";
 
 /// A command with none of the service's variables inherited from the test environment.
 fn command() -> Command {
@@ -164,7 +167,7 @@ async fn sandbox_mode_serves_graphiql_and_fake_customers_then_stops_cleanly() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_secret_key_never_reaches_the_logs_even_at_trace_level() {
+async fn neither_the_key_nor_client_input_reaches_the_logs_even_at_trace_level() {
     let bloc = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(bloc_error(401, "bad key"))
@@ -208,6 +211,11 @@ async fn the_secret_key_never_reaches_the_logs_even_at_trace_level() {
         response["errors"][0]["extensions"]["code"],
         "UPSTREAM_UNAUTHORIZED"
     );
+    // Client input in a GET query string (an id, a search for a phone number) stays out too.
+    let get = format!(
+        "{url}/graphql?query=%7Bcustomer(id%3A%22{SECRET_ID}%22)%7Bname%7D%20customers(filter%3A%7Bsearch%3A%22{PHONE}%22%7D)%7Bname%7D%7D"
+    );
+    assert_eq!(reqwest::get(get).await.unwrap().status(), 200);
     assert!(terminate(child).success());
 
     let logs: Vec<String> = rx.try_iter().collect();
@@ -221,4 +229,11 @@ async fn the_secret_key_never_reaches_the_logs_even_at_trace_level() {
         !logs.contains(&TEST_KEY[8..24]),
         "part of the key leaked into logs"
     );
+    assert!(
+        logs.contains("/graphql"),
+        "requests are logged at trace level"
+    );
+    for pii in [SECRET_ID, PHONE, "6410612c7f1b4b36103f872a"] {
+        assert!(!logs.contains(pii), "{pii} leaked into logs");
+    }
 }
