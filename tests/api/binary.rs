@@ -35,7 +35,6 @@ fn command() -> Command {
 /// Starts the binary and waits for the log line that carries the listening URL.
 fn start(mut command: Command) -> (Child, String, Vec<String>) {
     let mut child = command
-        .args(["--listen-addr", "127.0.0.1:0"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -143,7 +142,7 @@ fn help_documents_every_setting_with_its_env_name_and_default() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sandbox_mode_serves_graphiql_and_fake_customers_then_stops_cleanly() {
     let mut cmd = command();
-    cmd.arg("--sandbox");
+    cmd.args(["--sandbox", "--listen-addr", "127.0.0.1:0"]);
     let (child, url, lines) = start(cmd);
 
     assert!(
@@ -236,4 +235,33 @@ async fn neither_the_key_nor_client_input_reaches_the_logs_even_at_trace_level()
     for pii in [SECRET_ID, PHONE, "6410612c7f1b4b36103f872a"] {
         assert!(!logs.contains(pii), "{pii} leaked into logs");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sandbox_subcommand_serves_bloc_alone() {
+    let mut cmd = command();
+    cmd.args(["sandbox", "--listen", "127.0.0.1:0"]);
+    let (child, base, lines) = start(cmd);
+    assert!(base.ends_with("/v1"), "{lines:?}");
+
+    let client = reqwest::Client::new();
+    let list: Value = client
+        .get(format!("{base}/customers"))
+        .bearer_auth("sk_test_frontend")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let anonymous = client
+        .get(format!("{base}/customers"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(list["success"], true);
+    assert_eq!(list["data"].as_array().unwrap().len(), 60);
+    assert_eq!(anonymous.status(), 401);
+    assert!(terminate(child).success());
 }
