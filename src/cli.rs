@@ -1,24 +1,31 @@
 //! Command line and environment, parsed by clap into a [`Config`].
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use clap::{Args, Parser, Subcommand};
-use secrecy::SecretString;
+use axum::http::HeaderValue;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::config::{BlocConfig, Config, Limits};
+use crate::{
+    auth::{AnonymousAccess, AuthConfig, JwtConfig, JwtVerifier, PerMinute, Scopes, load_clients},
+    config::{BlocConfig, Config, Exposure, Limits, OperationLimits},
+};
 
-/// Name of the only setting that is never a flag: flags show up in `ps` and shell history.
+/// The Bloc key: never a flag, since flags show up in `ps` and shell history.
 pub const SECRET_KEY_ENV: &str = "BLOC_SECRET_KEY";
+/// The HS256 secret for client JWTs: environment only, like the Bloc key.
+pub const JWT_SECRET_ENV: &str = "JWT_HS256_SECRET";
 
 /// GraphQL facade over Bloc's customer API.
 #[derive(Debug, Parser)]
 #[command(
     name = "bloc-graphql",
     version,
-    after_help = "The Bloc secret key is read from the environment variable BLOC_SECRET_KEY only \
-                  (never a flag, never logged). Without it, pass --sandbox to run against the \
-                  built-in sandbox."
+    after_help = "Secrets are read from the environment only (never flags, never logged): \
+                  BLOC_SECRET_KEY, the Bloc secret key; JWT_HS256_SECRET, an HS256 secret for \
+                  client JWTs. Without a Bloc key, pass --sandbox to run against the built-in \
+                  sandbox."
 )]
 pub struct Cli {
     /// Run a subcommand instead of the facade.
@@ -70,6 +77,100 @@ pub struct Cli {
     /// Log filter in tracing's EnvFilter syntax, e.g. `info` or `bloc_graphql=debug`.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub log: String,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
+
+    #[command(flatten)]
+    pub operation: OperationArgs,
+
+    /// Answer introspection queries (`__schema`, `__type`); always on with --sandbox.
+    #[arg(long, env = "INTROSPECTION")]
+    pub introspection: bool,
+
+    /// Browser origins allowed to call the API (CORS), comma-separated; none by default.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+}
+
+/// How clients authenticate.
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// TOML file of API-key clients (`bloc-graphql client add` prints entries for it).
+    #[arg(long = "clients", env = "CLIENTS_FILE", value_name = "FILE")]
+    pub clients_file: Option<PathBuf>,
+
+    /// Serve requests without credentials, with --anonymous-scopes (implied by --sandbox).
+    #[arg(long, env = "ALLOW_ANONYMOUS")]
+    pub allow_anonymous: bool,
+
+    /// Scopes of anonymous requests, comma-separated.
+    #[arg(long, env = "ANONYMOUS_SCOPES", default_value = "customers:read",
+          value_parser = Scopes::parse_list)]
+    pub anonymous_scopes: Scopes,
+
+    /// Requests per minute shared by all anonymous callers; unlimited when unset.
+    #[arg(long, env = "ANONYMOUS_RATE", value_name = "PER_MINUTE")]
+    pub anonymous_rate: Option<PerMinute>,
+
+    /// PEM public key for client JWTs signed with --jwt-algorithm (RS256 or ES256).
+    #[arg(long, env = "JWT_PUBLIC_KEY_FILE", value_name = "FILE")]
+    pub jwt_public_key: Option<PathBuf>,
+
+    /// Algorithm of --jwt-public-key.
+    #[arg(long, env = "JWT_ALGORITHM", value_enum, default_value = "rs256")]
+    pub jwt_algorithm: JwtAlgorithm,
+
+    /// Required `iss` claim of client JWTs.
+    #[arg(long, env = "JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// Required `aud` claim of client JWTs.
+    #[arg(long, env = "JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+
+    /// JWT claim holding the scopes (a space-separated string or an array).
+    #[arg(long, env = "JWT_SCOPES_CLAIM", default_value = "scope")]
+    pub jwt_scopes_claim: String,
+
+    /// Requests per minute for each JWT subject; unlimited when unset.
+    #[arg(long, env = "JWT_RATE", value_name = "PER_MINUTE")]
+    pub jwt_rate: Option<PerMinute>,
+}
+
+/// Public-key algorithms for client JWTs (HS256 is chosen by setting JWT_HS256_SECRET).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum JwtAlgorithm {
+    /// RSA PKCS#1 v1.5 with SHA-256.
+    Rs256,
+    /// ECDSA P-256 with SHA-256.
+    Es256,
+}
+
+/// Limits on each GraphQL operation.
+#[derive(Debug, Args)]
+pub struct OperationArgs {
+    /// Largest GraphQL document, in bytes.
+    #[arg(long, env = "MAX_QUERY_BYTES", default_value_t = OperationLimits::default().max_query_bytes)]
+    pub max_query_bytes: usize,
+    /// Most lexical tokens in a GraphQL document.
+    #[arg(long, env = "MAX_TOKENS", default_value_t = OperationLimits::default().max_tokens)]
+    pub max_tokens: usize,
+    /// Deepest selection nesting.
+    #[arg(long, env = "MAX_DEPTH", default_value_t = OperationLimits::default().max_depth)]
+    pub max_depth: usize,
+    /// Most aliases in a document.
+    #[arg(long, env = "MAX_ALIASES", default_value_t = OperationLimits::default().max_aliases)]
+    pub max_aliases: usize,
+    /// Most fields at an operation's root.
+    #[arg(long, env = "MAX_ROOT_FIELDS", default_value_t = OperationLimits::default().max_root_fields)]
+    pub max_root_fields: usize,
+    /// Highest operation cost (1 per field; list selections count once per possible item).
+    #[arg(long, env = "MAX_COMPLEXITY", default_value_t = OperationLimits::default().max_complexity)]
+    pub max_complexity: usize,
+    /// Most distinct customer ids one HTTP request may name.
+    #[arg(long, env = "MAX_CUSTOMER_IDS", default_value_t = OperationLimits::default().max_customer_ids)]
+    pub max_customer_ids: usize,
 }
 
 /// Subcommands.
@@ -77,6 +178,29 @@ pub struct Cli {
 pub enum Command {
     /// Run the built-in Bloc sandbox alone (a fake Bloc REST API for frontend teams and tests).
     Sandbox(SandboxArgs),
+    /// Manage API-key clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+/// `bloc-graphql client ...`
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Generate a key for a new client: prints the key once, and the entry for the clients file.
+    Add(ClientAddArgs),
+}
+
+/// Options of `bloc-graphql client add`.
+#[derive(Debug, Args)]
+pub struct ClientAddArgs {
+    /// The client's id, e.g. `ios-app`.
+    pub name: String,
+    /// The client's scopes, comma-separated.
+    #[arg(long, default_value = "customers:read", value_parser = Scopes::parse_list)]
+    pub scopes: Scopes,
+    /// The client's rate limit in requests per minute.
+    #[arg(long, value_name = "PER_MINUTE")]
+    pub rate: Option<PerMinute>,
 }
 
 /// Options of `bloc-graphql sandbox`.
@@ -89,8 +213,15 @@ pub struct SandboxArgs {
 
 impl Cli {
     /// Builds the facade's configuration for the given upstream.
-    pub fn config(&self, api_url: Url, secret_key: SecretString) -> Config {
-        Config {
+    pub fn config(&self, api_url: Url, secret_key: SecretString) -> Result<Config, String> {
+        let cors_origins = self
+            .cors_origins
+            .iter()
+            .filter(|o| !o.trim().is_empty())
+            .map(|o| HeaderValue::from_str(o.trim()).map_err(|_| format!("bad CORS origin `{o}`")))
+            .collect::<Result<_, _>>()?;
+        let o = &self.operation;
+        Ok(Config {
             listen_addr: self.listen_addr,
             bloc: BlocConfig {
                 api_url,
@@ -103,9 +234,100 @@ impl Cli {
                 max_batch: usize::from(self.max_batch),
                 body_limit: self.body_limit as usize,
                 request_timeout: Duration::from_millis(self.request_timeout_ms),
+                operation: OperationLimits {
+                    max_query_bytes: o.max_query_bytes,
+                    max_tokens: o.max_tokens,
+                    max_depth: o.max_depth,
+                    max_aliases: o.max_aliases,
+                    max_root_fields: o.max_root_fields,
+                    max_complexity: o.max_complexity,
+                    max_customer_ids: o.max_customer_ids,
+                },
+            },
+            auth: self.auth_config()?,
+            exposure: Exposure {
+                introspection: self.introspection || self.sandbox,
+                suggestions: self.sandbox,
+                cors_origins,
             },
             sandbox: self.sandbox,
+        })
+    }
+
+    fn auth_config(&self) -> Result<AuthConfig, String> {
+        let a = &self.auth;
+        let clients = match &a.clients_file {
+            Some(path) => load_clients(path)?,
+            None => Vec::new(),
+        };
+        let anonymous = if self.sandbox {
+            // The sandbox's data is fake: everyone may see every field.
+            Some(AnonymousAccess {
+                scopes: Scopes::all(),
+                rate: a.anonymous_rate,
+            })
+        } else {
+            a.allow_anonymous.then_some(AnonymousAccess {
+                scopes: a.anonymous_scopes,
+                rate: a.anonymous_rate,
+            })
+        };
+        let hs256 = std::env::var(JWT_SECRET_ENV)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map(SecretString::from);
+        let key = match (&hs256, &a.jwt_public_key) {
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "set either {JWT_SECRET_ENV} or --jwt-public-key, not both"
+                ));
+            }
+            (Some(secret), None) => Some((
+                jsonwebtoken::DecodingKey::from_secret(secret.expose_secret().as_bytes()),
+                jsonwebtoken::Algorithm::HS256,
+            )),
+            (None, Some(path)) => {
+                let pem = std::fs::read(path)
+                    .map_err(|e| format!("cannot read JWT public key {}: {e}", path.display()))?;
+                let parsed = match a.jwt_algorithm {
+                    JwtAlgorithm::Rs256 => jsonwebtoken::DecodingKey::from_rsa_pem(&pem)
+                        .map(|k| (k, jsonwebtoken::Algorithm::RS256)),
+                    JwtAlgorithm::Es256 => jsonwebtoken::DecodingKey::from_ec_pem(&pem)
+                        .map(|k| (k, jsonwebtoken::Algorithm::ES256)),
+                };
+                Some(parsed.map_err(|_| format!("{} is not a PEM public key", path.display()))?)
+            }
+            (None, None) => None,
+        };
+        let jwt = match key {
+            None => None,
+            Some((key, algorithm)) => {
+                let (Some(issuer), Some(audience)) = (&a.jwt_issuer, &a.jwt_audience) else {
+                    return Err("JWT verification needs --jwt-issuer and --jwt-audience".into());
+                };
+                Some(JwtVerifier::new(JwtConfig {
+                    key,
+                    algorithm,
+                    issuer: issuer.clone(),
+                    audience: audience.clone(),
+                    scopes_claim: a.jwt_scopes_claim.clone(),
+                    rate: a.jwt_rate,
+                }))
+            }
+        };
+        let auth = AuthConfig {
+            clients,
+            jwt,
+            anonymous,
+        };
+        if !auth.accepts_anyone() {
+            return Err(
+                "no client can authenticate: pass --clients FILE, configure JWTs \
+                        (JWT_HS256_SECRET or --jwt-public-key), or --allow-anonymous"
+                    .into(),
+            );
         }
+        Ok(auth)
     }
 }
 

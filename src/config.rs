@@ -5,8 +5,11 @@
 
 use std::{net::SocketAddr, time::Duration};
 
+use axum::http::HeaderValue;
 use secrecy::SecretString;
 use url::Url;
+
+use crate::auth::AuthConfig;
 
 /// Everything the service needs to run.
 #[derive(Debug, Clone)]
@@ -17,8 +20,23 @@ pub struct Config {
     pub bloc: BlocConfig,
     /// Limits applied to every client request.
     pub limits: Limits,
+    /// How clients authenticate, and anonymous access.
+    pub auth: AuthConfig,
+    /// Introspection, suggestions and browser rules.
+    pub exposure: Exposure,
     /// True when the upstream is the built-in sandbox (fake data).
     pub sandbox: bool,
+}
+
+/// What the API reveals about itself, and to which browser origins.
+#[derive(Debug, Clone, Default)]
+pub struct Exposure {
+    /// Whether `__schema` and `__type` queries are answered.
+    pub introspection: bool,
+    /// Whether validation errors suggest field names ("did you mean…").
+    pub suggestions: bool,
+    /// Browser origins allowed by CORS; empty allows none.
+    pub cors_origins: Vec<HeaderValue>,
 }
 
 /// How the facade talks to Bloc.
@@ -45,6 +63,43 @@ pub struct Limits {
     pub body_limit: usize,
     /// Time after which a client request is answered with 504.
     pub request_timeout: Duration,
+    /// Limits on each GraphQL operation, checked before anything runs.
+    pub operation: OperationLimits,
+}
+
+/// Limits on one GraphQL operation (and, for ids, one HTTP request). Exceeding any rejects
+/// the operation before any upstream call, with `extensions.code` naming the limit.
+#[derive(Debug, Clone)]
+pub struct OperationLimits {
+    /// Largest GraphQL document, in bytes.
+    pub max_query_bytes: usize,
+    /// Most lexical tokens in a document.
+    pub max_tokens: usize,
+    /// Deepest selection nesting (fragments expanded).
+    pub max_depth: usize,
+    /// Most aliases in a document.
+    pub max_aliases: usize,
+    /// Most fields at the operation's root (fragments expanded).
+    pub max_root_fields: usize,
+    /// Highest cost: each field costs 1, and a list field's selection is multiplied by the
+    /// most items it can return (`limit`, or the number of `ids`).
+    pub max_complexity: usize,
+    /// Most distinct customer ids named in one HTTP request (each is an upstream call).
+    pub max_customer_ids: usize,
+}
+
+impl Default for OperationLimits {
+    fn default() -> Self {
+        Self {
+            max_query_bytes: 32 * 1024,
+            max_tokens: 5_000,
+            max_depth: 8,
+            max_aliases: 100,
+            max_root_fields: 100,
+            max_complexity: 10_000,
+            max_customer_ids: 100,
+        }
+    }
 }
 
 impl Default for Limits {
@@ -53,6 +108,7 @@ impl Default for Limits {
             max_batch: 10,
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(15),
+            operation: OperationLimits::default(),
         }
     }
 }

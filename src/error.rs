@@ -21,6 +21,12 @@ pub mod code {
     /// Bloc answered something the facade cannot read (bad JSON, `success: false`, a field
     /// that does not parse).
     pub const UPSTREAM_BAD_RESPONSE: &str = "UPSTREAM_BAD_RESPONSE";
+    /// No credentials, or credentials that are invalid or expired (HTTP 401).
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    /// The caller lacks the scope a field needs, or the operation is not allowed.
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    /// The caller exceeded its own rate limit (HTTP 429, `Retry-After`).
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
     /// A bug in the facade.
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
     /// The operation does not validate against the schema, or its variables do not fit.
@@ -109,6 +115,14 @@ pub(crate) fn upstream(err: &bloc::Error) -> async_graphql::Error {
             )
         }
     }
+}
+
+/// A field the caller's scopes do not cover.
+pub(crate) fn forbidden(scope: crate::auth::Scope) -> async_graphql::Error {
+    coded(
+        format!("this field needs the `{}` scope", scope.name()),
+        code::FORBIDDEN,
+    )
 }
 
 /// A failure inside the facade; details go to the log only.

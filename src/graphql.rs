@@ -5,12 +5,15 @@
 //! query asked for them.
 
 mod execute;
+mod guard;
 mod loaders;
 mod order;
 mod query;
 mod types;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+
+use crate::config::Exposure;
 
 pub use execute::{Executed, Operation, Response, execute};
 pub use loaders::{Upstream, UpstreamStats};
@@ -19,12 +22,22 @@ pub use query::Query;
 /// The facade's schema type.
 pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
-/// Builds the schema. It holds no per-request state: the loader travels with each request.
-pub fn schema() -> AppSchema {
-    Schema::build(Query, EmptyMutation, EmptySubscription).finish()
+/// Builds the schema. It holds no per-request state: the loader and the caller travel with
+/// each request. Introspection and "did you mean" suggestions are on only when asked for.
+pub fn schema(exposure: &Exposure) -> AppSchema {
+    let mut builder = Schema::build(Query, EmptyMutation, EmptySubscription);
+    if !exposure.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !exposure.suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder.finish()
 }
 
 /// The schema in SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    schema().sdl()
+    Schema::build(Query, EmptyMutation, EmptySubscription)
+        .finish()
+        .sdl()
 }

@@ -26,6 +26,7 @@ use self::{
     params::{BadParams, Body},
 };
 use crate::{
+    auth::{AuthError, Principal},
     error::code,
     graphql::{self, Executed, Operation},
     server::AppState,
@@ -69,18 +70,26 @@ async fn graphql_get(
         Some(media) => media,
         None => return not_acceptable(),
     };
+    let principal = match state.config().auth.authenticate(&headers) {
+        Ok(principal) => principal,
+        Err(error) => return unauthenticated(media, error),
+    };
     let operation = match params::from_query_string(raw.as_deref()) {
         Ok(operation) => operation,
         Err(BadParams(message)) => {
             return failure(StatusCode::BAD_REQUEST, media, code::BAD_REQUEST, &message);
         }
     };
-    run_single(&state, &headers, media, operation, true).await
+    run_single(&state, &headers, &principal, media, operation, true).await
 }
 
 async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(media) = negotiate(&headers, &[MediaType::GraphqlResponse, MediaType::Json]) else {
         return not_acceptable();
+    };
+    let principal = match state.config().auth.authenticate(&headers) {
+        Ok(principal) => principal,
+        Err(error) => return unauthenticated(media, error),
     };
     if !is_json_body(&headers) {
         return failure(
@@ -94,20 +103,31 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
         Err(BadParams(message)) => {
             failure(StatusCode::BAD_REQUEST, media, code::BAD_REQUEST, &message)
         }
-        Ok(Body::Single(operation)) => run_single(&state, &headers, media, operation, false).await,
-        Ok(Body::Batch(operations)) => run_batch(&state, &headers, media, operations).await,
+        Ok(Body::Single(operation)) => {
+            run_single(&state, &headers, &principal, media, operation, false).await
+        }
+        Ok(Body::Batch(operations)) => {
+            run_batch(&state, &headers, &principal, media, operations).await
+        }
     }
 }
 
 async fn run_single(
     state: &AppState,
     headers: &HeaderMap,
+    principal: &Principal,
     media: MediaType,
     operation: Operation,
     queries_only: bool,
 ) -> Response {
     let upstream = Arc::new(state.upstream());
-    let run = graphql::execute(state.schema(), &upstream, operation, queries_only);
+    let run = graphql::execute(
+        state.schema(),
+        &upstream,
+        principal,
+        operation,
+        queries_only,
+    );
     let Ok(executed) = tokio::time::timeout(state.config().limits.request_timeout, run).await
     else {
         return timed_out(media);
@@ -142,6 +162,7 @@ async fn run_single(
 async fn run_batch(
     state: &AppState,
     headers: &HeaderMap,
+    principal: &Principal,
     media: MediaType,
     operations: Vec<Operation>,
 ) -> Response {
@@ -162,7 +183,7 @@ async fn run_batch(
     let upstream = Arc::new(state.upstream());
     let runs = operations
         .into_iter()
-        .map(|operation| graphql::execute(state.schema(), &upstream, operation, false));
+        .map(|operation| graphql::execute(state.schema(), &upstream, principal, operation, false));
     let Ok(executed) =
         tokio::time::timeout(state.config().limits.request_timeout, join_all(runs)).await
     else {
@@ -215,6 +236,25 @@ fn failure(status: StatusCode, media: MediaType, code: &str, message: &str) -> R
         "errors": [{ "message": message, "extensions": { "code": code } }]
     });
     json(status, media, &body)
+}
+
+/// 401 with a GraphQL error and a `WWW-Authenticate` challenge.
+fn unauthenticated(media: MediaType, error: AuthError) -> Response {
+    let mut response = failure(
+        StatusCode::UNAUTHORIZED,
+        media,
+        code::UNAUTHENTICATED,
+        &error.to_string(),
+    );
+    let challenge = match error {
+        AuthError::Missing => "Bearer",
+        AuthError::Invalid => "Bearer error=\"invalid_token\"",
+    };
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
+    response
 }
 
 fn not_acceptable() -> Response {

@@ -9,6 +9,7 @@
 //! - [`server`] wires it together: [`server::AppState`], [`server::app`] and the serve loop;
 //! - [`sandbox`] is a built-in stand-in for Bloc, for newcomers, frontend teams and tests.
 
+pub mod auth;
 pub mod bloc;
 pub mod cli;
 pub mod config;

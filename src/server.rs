@@ -30,7 +30,7 @@ impl AppState {
         let client = BlocClient::new(&config.bloc)?;
         Ok(Self(Arc::new(Inner {
             client,
-            schema: graphql::schema(),
+            schema: graphql::schema(&config.exposure),
             config,
         })))
     }

@@ -6,7 +6,7 @@ use async_graphql::{ErrorExtensionValues, ServerError, Variables, parser::types:
 use serde::{Serialize, ser::SerializeMap};
 
 use super::{AppSchema, Upstream, UpstreamStats, order::Ordering};
-use crate::error::code;
+use crate::{auth::Principal, error::code};
 
 /// One GraphQL operation as the client sent it.
 #[derive(Default)]
@@ -76,6 +76,7 @@ impl Serialize for Response {
 pub async fn execute(
     schema: &AppSchema,
     upstream: &Arc<Upstream>,
+    principal: &Principal,
     operation: Operation,
     queries_only: bool,
 ) -> Executed {
@@ -111,7 +112,8 @@ pub async fn execute(
         return Executed::NotAQuery;
     }
 
-    let mut response = schema.execute(request.data(Arc::clone(upstream))).await;
+    let request = request.data(Arc::clone(upstream)).data(principal.clone());
+    let mut response = schema.execute(request).await;
     let is_request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());

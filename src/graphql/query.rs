@@ -5,10 +5,11 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, Object, Result};
 
 use super::{
+    guard::{RequireScope, holds},
     loaders::Upstream,
     types::{Customer, CustomerFilter},
 };
-use crate::error;
+use crate::{auth::Scope, error};
 
 /// Longest customer id accepted; Bloc's ids are 24 characters.
 pub(crate) const MAX_ID_LEN: usize = 128;
@@ -29,6 +30,7 @@ impl Query {
     ///
     /// Ids that are empty or longer than 128 characters are rejected (`BAD_USER_INPUT`)
     /// without calling Bloc.
+    #[graphql(guard = "RequireScope(Scope::Read)")]
     async fn customer(
         &self,
         ctx: &Context<'_>,
@@ -44,6 +46,7 @@ impl Query {
     /// Several customers by id, in the order given; an unknown id gives `null` in its place,
     /// and an id Bloc fails on gives `null` with an error at its index. Duplicates cost one
     /// upstream call.
+    #[graphql(guard = "RequireScope(Scope::Read)")]
     async fn customers_by_id(
         &self,
         ctx: &Context<'_>,
@@ -75,6 +78,7 @@ impl Query {
     /// Bloc's list endpoint has no paging or filters and returns every customer in one call,
     /// so paging and filtering happen here over that one call (made at most once per
     /// request, however many list fields ask).
+    #[graphql(guard = "RequireScope(Scope::Read)")]
     async fn customers(
         &self,
         ctx: &Context<'_>,
@@ -94,7 +98,7 @@ impl Query {
         if offset < 0 {
             return Err(error::bad_user_input("offset must not be negative"));
         }
-        let matcher = CustomerFilter::matcher(filter.as_ref())?;
+        let matcher = CustomerFilter::matcher(filter.as_ref(), holds(ctx, Scope::Pii))?;
         let listing = listing(ctx).await?;
         Ok(listing
             .customers
@@ -107,12 +111,13 @@ impl Query {
     }
 
     /// How many customers match the filter (all of them without one).
+    #[graphql(guard = "RequireScope(Scope::Read)")]
     async fn customer_count(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Conditions the counted customers meet.")] filter: Option<CustomerFilter>,
     ) -> Result<i32> {
-        let matcher = CustomerFilter::matcher(filter.as_ref())?;
+        let matcher = CustomerFilter::matcher(filter.as_ref(), holds(ctx, Scope::Pii))?;
         let listing = listing(ctx).await?;
         let count = listing
             .customers

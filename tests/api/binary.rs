@@ -105,6 +105,64 @@ fn without_a_key_or_sandbox_it_exits_non_zero_with_one_clear_line() {
 }
 
 #[test]
+fn a_live_server_with_no_way_for_clients_to_authenticate_refuses_to_start() {
+    let output = command().env("BLOC_SECRET_KEY", TEST_KEY).output().unwrap();
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--clients") && stderr.contains("--allow-anonymous"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(TEST_KEY));
+}
+
+#[test]
+fn client_add_prints_a_key_once_and_a_clients_file_entry_that_accepts_it() {
+    let output = command()
+        .args([
+            "client",
+            "add",
+            "ios-app",
+            "--scopes",
+            "customers:read,customers:pii",
+            "--rate",
+            "120",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let key = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("bgq_"))
+        .unwrap()
+        .to_owned();
+    assert_eq!(key.len(), 4 + 64);
+    assert_eq!(stdout.matches(&key).count(), 1, "the key is printed once");
+    let entry = &stdout[stdout.find("[[clients]]").unwrap()..];
+    assert!(!entry.contains(&key), "the file entry holds only the hash");
+
+    let dir = std::env::temp_dir().join(format!("bloc-graphql-clients-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("clients.toml");
+    std::fs::write(&file, entry).unwrap();
+    let clients = bloc_graphql::auth::load_clients(&file).unwrap();
+    let auth = bloc_graphql::auth::AuthConfig {
+        clients,
+        ..Default::default()
+    };
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {key}").parse().unwrap());
+    let principal = auth.authenticate(&headers).unwrap();
+    assert_eq!(principal.id, "ios-app");
+    assert!(principal.scopes.contains(bloc_graphql::auth::Scope::Pii));
+    assert_eq!(principal.rate.map(|r| r.get()), Some(120));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn help_documents_every_setting_with_its_env_name_and_default() {
     let output = command().arg("--help").output().unwrap();
     let help = String::from_utf8(output.stdout).unwrap();
@@ -176,6 +234,7 @@ async fn neither_the_key_nor_client_input_reaches_the_logs_even_at_trace_level()
     cmd.env("BLOC_SECRET_KEY", TEST_KEY)
         .env("BLOC_API_URL", format!("{}/v1", bloc.uri()))
         .env("RUST_LOG", "trace")
+        .arg("--allow-anonymous")
         .stderr(Stdio::piped());
     let mut child = cmd
         .args(["--listen-addr", "127.0.0.1:0"])

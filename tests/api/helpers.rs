@@ -7,7 +7,8 @@ use axum::{
     http::{HeaderMap, Request, StatusCode},
 };
 use bloc_graphql::{
-    config::{BlocConfig, Config, Limits},
+    auth::{AnonymousAccess, AuthConfig, Scopes},
+    config::{BlocConfig, Config, Exposure, Limits},
     server::{AppState, app},
 };
 use http_body_util::BodyExt;
@@ -34,6 +35,15 @@ pub fn config(api_url: Url) -> Config {
             ..BlocConfig::new(api_url, SecretString::from(TEST_KEY))
         },
         limits: Limits::default(),
+        // Most tests are about data, not access: anonymous callers see everything.
+        auth: AuthConfig {
+            anonymous: Some(AnonymousAccess {
+                scopes: Scopes::all(),
+                rate: None,
+            }),
+            ..AuthConfig::default()
+        },
+        exposure: Exposure::default(),
         sandbox: false,
     }
 }

@@ -13,4 +13,5 @@ mod list;
 mod ordering;
 mod sandbox;
 mod schema_file;
+mod security;
 mod upstream_errors;

@@ -11,14 +11,20 @@ use super::{
     scalars::{Date, DateTime},
     sync_data::SyncData,
 };
-use crate::bloc::models;
+use crate::{auth::Scope, bloc::models, graphql::guard::RequireScope};
 
 /// A Bloc customer (the GraphQL description is on the `impl` below).
 #[derive(Clone)]
 pub(crate) struct Customer(pub Arc<models::Customer>);
 
+/// The `Customer` object. Text fields come in two groups: `open` ones need only
+/// `customers:read` (as every query field does); `pii` ones get the `customers:pii` guard and
+/// a line saying so in their schema description, generated together so they cannot drift.
 macro_rules! text_fields {
-    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+    (
+        open { $($(#[$doc:meta])* $name:ident),* $(,)? }
+        pii { $($(#[$pii_doc:meta])* $pii_name:ident),* $(,)? }
+    ) => {
         /// A Bloc customer: the person every account and card hangs off. Field names are Bloc's own.
         ///
         /// Bloc's "unset" markers (empty strings, the zero time `0001-01-01T00:00:00Z`, an empty
@@ -64,12 +70,15 @@ macro_rules! text_fields {
                 Ok(lenient(&self.0.updated_at, "updated_at")?.copied().map(DateTime))
             }
 
-            /// Date of birth, set at KYC tier 1. PII.
+            /// Date of birth, set at KYC tier 1.
+            ///
+            /// PII: needs the `customers:pii` scope; without it, `null` with a `FORBIDDEN` error.
+            #[graphql(guard = "RequireScope(Scope::Pii)")]
             async fn date_of_birth(&self) -> Result<Option<Date>> {
                 Ok(lenient(&self.0.date_of_birth, "date_of_birth")?.copied().map(Date))
             }
 
-            /// Postal address, set at KYC tier 1; `null` while Bloc holds an empty one. PII.
+            /// Postal address, set at KYC tier 1; `null` while Bloc holds an empty one.
             async fn address(&self) -> Result<Option<Address<'_>>> {
                 Ok(lenient(&self.0.address, "address")?.map(Address))
             }
@@ -86,46 +95,60 @@ macro_rules! text_fields {
                     lenient(&self.0.$name, stringify!($name))
                 }
             )*
+
+            $(
+                $(#[$pii_doc])*
+                ///
+                /// PII: needs the `customers:pii` scope; without it, `null` with a `FORBIDDEN` error.
+                #[graphql(guard = "RequireScope(Scope::Pii)")]
+                async fn $pii_name(&self) -> Result<Option<&String>> {
+                    lenient(&self.0.$pii_name, stringify!($pii_name))
+                }
+            )*
         }
     };
 }
 
 text_fields! {
-    /// Bloc's full name, surname first (e.g. `Oladeji Ayo`), trimmed.
-    full_name,
-    /// First name, trimmed.
-    first_name,
-    /// Last name (surname), trimmed.
-    last_name,
-    /// Email address. PII.
-    email,
-    /// Phone number in local Nigerian format, e.g. `08033225577`. PII.
-    phone_number,
-    /// Bank Verification Number, 11 digits. PII.
-    bvn,
-    /// Id of the Bloc organisation that owns the customer.
-    organization_id,
-    /// Country of residence; `null` until KYC tier 1.
-    country,
-    /// Customer group, e.g. `main`.
-    group,
-    /// KYC verification status, when Bloc reports one (newer API versions).
-    kyc_status,
-    /// Customer type as Bloc sends it, e.g. `Personal` or `retail`.
-    customer_type,
-    /// How the customer was created: `Banking` (API or dashboard) or `Payment` (payment
-    /// link or checkout).
-    source,
-    /// Place of birth, set at KYC tier 1. PII.
-    place_of_birth,
-    /// Gender, set at KYC tier 1.
-    gender,
-    /// URL (or base64) of the customer's passport photo, set at KYC tier 1. PII.
-    image_url,
-    /// Kind of ID document, e.g. `National ID Card`, set at KYC tier 2.
-    means_of_identity,
-    /// URL of the ID document image, set at KYC tier 2. PII.
-    means_of_identity_url,
-    /// URL of the tier-3 identity document. PII.
-    identity_url,
+    open {
+        /// Bloc's full name, surname first (e.g. `Oladeji Ayo`), trimmed.
+        full_name,
+        /// First name, trimmed.
+        first_name,
+        /// Last name (surname), trimmed.
+        last_name,
+        /// Id of the Bloc organisation that owns the customer.
+        organization_id,
+        /// Country of residence; `null` until KYC tier 1.
+        country,
+        /// Customer group, e.g. `main`.
+        group,
+        /// KYC verification status, when Bloc reports one (newer API versions).
+        kyc_status,
+        /// Customer type as Bloc sends it, e.g. `Personal` or `retail`.
+        customer_type,
+        /// How the customer was created: `Banking` (API or dashboard) or `Payment` (payment
+        /// link or checkout).
+        source,
+        /// Gender, set at KYC tier 1.
+        gender,
+        /// Kind of ID document, e.g. `National ID Card`, set at KYC tier 2.
+        means_of_identity,
+    }
+    pii {
+        /// Email address.
+        email,
+        /// Phone number in local Nigerian format, e.g. `08033225577`.
+        phone_number,
+        /// Bank Verification Number, 11 digits.
+        bvn,
+        /// Place of birth, set at KYC tier 1.
+        place_of_birth,
+        /// URL (or base64) of the customer's passport photo, set at KYC tier 1.
+        image_url,
+        /// URL of the ID document image, set at KYC tier 2.
+        means_of_identity_url,
+        /// URL of the tier-3 identity document.
+        identity_url,
+    }
 }

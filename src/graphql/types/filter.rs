@@ -19,8 +19,9 @@ pub(crate) struct CustomerFilter {
     /// Only customers of this type, compared case-insensitively (`personal` matches
     /// `Personal`).
     pub customer_type: Option<String>,
-    /// Case-insensitive text that must occur in the full name (either name order), the
-    /// email address or the phone number. Blank matches everyone.
+    /// Case-insensitive text that must occur in the full name (either name order), or, for
+    /// callers with the `customers:pii` scope, in the email address or phone number (without
+    /// it, searching those would reveal them). Blank matches everyone.
     pub search: Option<String>,
 }
 
@@ -30,11 +31,16 @@ pub(crate) struct Matcher {
     kyc_tier: Option<u8>,
     customer_type: Option<String>,
     search: Option<String>,
+    /// Whether `search` may look at PII (email, phone).
+    search_pii: bool,
 }
 
 impl CustomerFilter {
     /// Validates the filter and prepares it for matching many customers.
-    pub(crate) fn matcher(filter: Option<&Self>) -> async_graphql::Result<Matcher> {
+    pub(crate) fn matcher(
+        filter: Option<&Self>,
+        search_pii: bool,
+    ) -> async_graphql::Result<Matcher> {
         let Some(filter) = filter else {
             return Ok(Matcher::everyone());
         };
@@ -74,6 +80,7 @@ impl CustomerFilter {
             kyc_tier,
             customer_type: lowered(&filter.customer_type),
             search: lowered(&filter.search),
+            search_pii,
         })
     }
 }
@@ -85,6 +92,7 @@ impl Matcher {
             kyc_tier: None,
             customer_type: None,
             search: None,
+            search_pii: false,
         }
     }
 
@@ -113,6 +121,10 @@ impl Matcher {
             None => true,
             Some(needle) => {
                 let full_name = customer.full_name.value().map(String::as_str).unwrap_or("");
+                let pii = |field: &models::Lenient<String>| match self.search_pii {
+                    true => field.value().map(|s| s.to_lowercase()).unwrap_or_default(),
+                    false => String::new(),
+                };
                 [
                     full_name
                         .split_whitespace()
@@ -120,12 +132,8 @@ impl Matcher {
                         .join(" ")
                         .to_lowercase(),
                     customer.display_name().to_lowercase(),
-                    customer
-                        .email
-                        .value()
-                        .map(|s| s.to_lowercase())
-                        .unwrap_or_default(),
-                    customer.phone_number.value().cloned().unwrap_or_default(),
+                    pii(&customer.email),
+                    pii(&customer.phone_number),
                 ]
                 .iter()
                 .any(|hay| hay.contains(needle.as_str()))

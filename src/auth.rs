@@ -1,0 +1,118 @@
+//! Client authentication: who is calling, and with which scopes.
+//!
+//! Clients present `Authorization: Bearer <token>`, never the Bloc key. A token is either one
+//! of our API keys (`bgq_` + 64 hex, configured by SHA-256 hash in the clients file) or, when
+//! configured, a JWT from the client's identity provider. Without a token the request is
+//! anonymous, which is refused unless anonymous access is switched on. A token that is
+//! present but wrong is always refused: a bad credential never falls back to anonymous.
+
+mod clients;
+mod jwt;
+mod scopes;
+
+use axum::http::{HeaderMap, header};
+
+pub use clients::{ClientEntry, KEY_PREFIX, generate_key, load_clients, sha256_hex};
+pub use jwt::{JwtConfig, JwtVerifier};
+pub use scopes::{Scope, Scopes};
+
+/// A request budget: this many requests per minute, as a token bucket with a burst of the
+/// same size.
+pub type PerMinute = std::num::NonZeroU32;
+
+/// Who is calling.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    /// Stable id for logs and rate limits: the client id, `jwt:<sub>`, or `anonymous`.
+    pub id: String,
+    /// What the caller may see.
+    pub scopes: Scopes,
+    /// The caller's own rate limit, when it has one.
+    pub rate: Option<PerMinute>,
+}
+
+/// How anonymous requests are treated when they are allowed.
+#[derive(Clone, Debug)]
+pub struct AnonymousAccess {
+    /// Scopes given to requests without credentials.
+    pub scopes: Scopes,
+    /// One shared budget for all anonymous requests; `None` is unlimited.
+    pub rate: Option<PerMinute>,
+}
+
+/// Everything needed to authenticate requests.
+#[derive(Clone, Default)]
+pub struct AuthConfig {
+    /// API-key clients from the clients file.
+    pub clients: Vec<ClientEntry>,
+    /// JWT verification, when configured.
+    pub jwt: Option<JwtVerifier>,
+    /// Anonymous access, when allowed.
+    pub anonymous: Option<AnonymousAccess>,
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("clients", &self.clients.len())
+            .field("jwt", &self.jwt.is_some())
+            .field("anonymous", &self.anonymous)
+            .finish()
+    }
+}
+
+/// Why a request was not authenticated. Messages are safe to show the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No credentials, and anonymous access is off.
+    #[error("authentication required: send Authorization: Bearer <API key or token>")]
+    Missing,
+    /// Credentials that are malformed, unknown, expired or for someone else.
+    #[error("the credentials are invalid or expired")]
+    Invalid,
+}
+
+impl AuthConfig {
+    /// True when at least one way in exists.
+    pub fn accepts_anyone(&self) -> bool {
+        !self.clients.is_empty() || self.jwt.is_some() || self.anonymous.is_some()
+    }
+
+    /// Authenticates a request from its headers.
+    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
+        let mut values = headers.get_all(header::AUTHORIZATION).iter();
+        let Some(value) = values.next() else {
+            return self
+                .anonymous
+                .as_ref()
+                .map(anonymous)
+                .ok_or(AuthError::Missing);
+        };
+        if values.next().is_some() {
+            return Err(AuthError::Invalid);
+        }
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .filter(|token| !token.is_empty())
+            .ok_or(AuthError::Invalid)?;
+        if token.starts_with(KEY_PREFIX) {
+            return clients::find(&self.clients, token).ok_or(AuthError::Invalid);
+        }
+        match &self.jwt {
+            Some(jwt) => jwt.verify(token),
+            None => Err(AuthError::Invalid),
+        }
+    }
+}
+
+fn anonymous(access: &AnonymousAccess) -> Principal {
+    Principal {
+        id: "anonymous".into(),
+        scopes: access.scopes,
+        rate: access.rate,
+    }
+}

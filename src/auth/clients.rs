@@ -1,0 +1,114 @@
+//! API-key clients: the clients file, key generation and constant-time lookup.
+//!
+//! Keys are 256 random bits, so a plain SHA-256 of the key is as strong as a password hash
+//! would be (there is nothing to guess) and costs nothing per request; the file holds only
+//! hashes, so leaking it leaks no key.
+
+use std::path::Path;
+
+use aws_lc_rs::{constant_time::verify_slices_are_equal, digest};
+use serde::Deserialize;
+
+use super::{PerMinute, Principal, Scopes};
+
+/// Every API key starts with this, so tokens can be told from JWTs without parsing them.
+pub const KEY_PREFIX: &str = "bgq_";
+
+/// One client from the clients file.
+#[derive(Clone, Debug)]
+pub struct ClientEntry {
+    /// The client's id, shown in logs and used for its rate limit.
+    pub id: String,
+    /// SHA-256 of the client's key.
+    pub key_sha256: [u8; 32],
+    /// What the client may read.
+    pub scopes: Scopes,
+    /// The client's own rate limit, when it has one.
+    pub rate: Option<PerMinute>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    clients: Vec<FileEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileEntry {
+    id: String,
+    key_sha256: String,
+    scopes: Vec<String>,
+    rate_per_minute: Option<PerMinute>,
+}
+
+/// Reads a clients file (TOML, `[[clients]]` tables with `id`, `key_sha256`, `scopes` and an
+/// optional `rate_per_minute`).
+pub fn load_clients(path: &Path) -> Result<Vec<ClientEntry>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read clients file {}: {e}", path.display()))?;
+    let file: File =
+        toml::from_str(&text).map_err(|e| format!("clients file {}: {e}", path.display()))?;
+    let mut entries = Vec::with_capacity(file.clients.len());
+    for entry in file.clients {
+        let key_sha256 = parse_hash(&entry.key_sha256)
+            .ok_or_else(|| format!("client `{}`: key_sha256 must be 64 hex digits", entry.id))?;
+        let scopes = Scopes::parse_list(&entry.scopes.join(","))
+            .map_err(|e| format!("client `{}`: {e}", entry.id))?;
+        if entries.iter().any(|e: &ClientEntry| e.id == entry.id) {
+            return Err(format!("client `{}` appears twice", entry.id));
+        }
+        entries.push(ClientEntry {
+            id: entry.id,
+            key_sha256,
+            scopes,
+            rate: entry.rate_per_minute,
+        });
+    }
+    Ok(entries)
+}
+
+/// The client holding `key`. Every entry is compared, in constant time, whatever matches.
+pub(super) fn find(clients: &[ClientEntry], key: &str) -> Option<Principal> {
+    let hash = digest::digest(&digest::SHA256, key.as_bytes());
+    let mut found = None;
+    for client in clients {
+        if verify_slices_are_equal(hash.as_ref(), &client.key_sha256).is_ok() {
+            found = Some(client);
+        }
+    }
+    found.map(|client| Principal {
+        id: client.id.clone(),
+        scopes: client.scopes,
+        rate: client.rate,
+    })
+}
+
+/// A new random key: `bgq_` and 64 hex digits (256 bits from the OS's CSPRNG).
+pub fn generate_key() -> String {
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).expect("the OS random source works");
+    format!("{KEY_PREFIX}{}", hex(&bytes))
+}
+
+/// SHA-256 of `text` as lowercase hex, as the clients file stores keys.
+pub fn sha256_hex(text: &str) -> String {
+    hex(digest::digest(&digest::SHA256, text.as_bytes()).as_ref())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn parse_hash(text: &str) -> Option<[u8; 32]> {
+    let text = text.trim();
+    if text.len() != 64 || !text.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}

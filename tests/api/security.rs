@@ -1,0 +1,333 @@
+//! Client authentication, scopes and the PII policy. Each rejection is checked to make no
+//! upstream call.
+
+use axum::http::StatusCode;
+use bloc_graphql::auth::{
+    AnonymousAccess, AuthConfig, ClientEntry, JwtConfig, JwtVerifier, Scope, Scopes, sha256_hex,
+};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, encode};
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{TestApp, codes, spawn_app_with},
+    mocks::{customer, id, mount_customer, mount_list},
+};
+
+const READER_KEY: &str = "bgq_1111111111111111111111111111111111111111111111111111111111111111";
+const PII_KEY: &str = "bgq_2222222222222222222222222222222222222222222222222222222222222222";
+const JWT_SECRET: &str = "test-hs256-secret-that-is-long-enough-for-hs256";
+
+fn client(id: &str, key: &str, scopes: &str) -> ClientEntry {
+    let hex = sha256_hex(key);
+    let mut hash = [0u8; 32];
+    for (i, byte) in hash.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+    }
+    ClientEntry {
+        id: id.into(),
+        key_sha256: hash,
+        scopes: Scopes::parse_list(scopes).unwrap(),
+        rate: None,
+    }
+}
+
+fn locked_down() -> AuthConfig {
+    AuthConfig {
+        clients: vec![
+            client("web", READER_KEY, "customers:read"),
+            client("backoffice", PII_KEY, "customers:read,customers:pii"),
+        ],
+        jwt: Some(JwtVerifier::new(JwtConfig {
+            key: DecodingKey::from_secret(JWT_SECRET.as_bytes()),
+            algorithm: Algorithm::HS256,
+            issuer: "https://id.example.ng".into(),
+            audience: "bloc-graphql".into(),
+            scopes_claim: "scope".into(),
+            rate: None,
+        })),
+        anonymous: None,
+    }
+}
+
+async fn app_with(auth: AuthConfig) -> TestApp {
+    spawn_app_with(move |c| c.auth = auth).await
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+fn lookup() -> Value {
+    json!({ "query": format!(r#"{{ customer(id: "{}") {{ name bvn phone_number date_of_birth kyc_tier }} }}"#, id(1)) })
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn jwt(claims: Value) -> String {
+    encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn good_claims() -> Value {
+    json!({
+        "sub": "user-42", "iss": "https://id.example.ng", "aud": "bloc-graphql",
+        "exp": now() + 600, "nbf": now() - 10, "scope": "openid customers:read"
+    })
+}
+
+#[tokio::test]
+async fn no_credentials_is_401_unauthenticated_without_an_upstream_call() {
+    let app = app_with(locked_down()).await;
+
+    let reply = app.post(&lookup(), &[]).await;
+
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.headers["www-authenticate"], "Bearer");
+    assert_eq!(codes(&reply.json()), ["UNAUTHENTICATED"]);
+    assert!(app.upstream_paths().await.is_empty());
+}
+
+#[tokio::test]
+async fn unknown_keys_wrong_schemes_and_duplicate_headers_are_401() {
+    let app = app_with(locked_down()).await;
+    let other_deployments_key =
+        "bgq_3333333333333333333333333333333333333333333333333333333333333333";
+
+    for auth in [
+        bearer(other_deployments_key),
+        bearer("bgq_short"),
+        bearer(&READER_KEY.to_uppercase()),
+        format!("Basic {READER_KEY}"),
+        "Bearer".into(),
+    ] {
+        let reply = app.post(&lookup(), &[("authorization", &auth)]).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{auth}");
+        assert_eq!(codes(&reply.json()), ["UNAUTHENTICATED"]);
+    }
+    let twice = app
+        .post(
+            &lookup(),
+            &[
+                ("authorization", &bearer(READER_KEY)),
+                ("authorization", &bearer(PII_KEY)),
+            ],
+        )
+        .await;
+    assert_eq!(twice.status, StatusCode::UNAUTHORIZED);
+    assert!(app.upstream_paths().await.is_empty());
+}
+
+#[tokio::test]
+async fn pii_fields_without_the_pii_scope_are_null_and_forbidden() {
+    let app = app_with(locked_down()).await;
+    mount_customer(&app.bloc, customer(&id(1)), 1).await;
+
+    let reply = app
+        .post(&lookup(), &[("authorization", &bearer(READER_KEY))])
+        .await;
+
+    let response = reply.json();
+    assert_eq!(reply.status, StatusCode::OK);
+    let c = &response["data"]["customer"];
+    assert_eq!(c["name"], "Adaeze Okafor");
+    assert_eq!(c["kyc_tier"], 1);
+    for pii in ["bvn", "phone_number", "date_of_birth"] {
+        assert_eq!(c[pii], json!(null), "{pii}");
+        let error = response["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["path"] == json!(["customer", pii]))
+            .unwrap_or_else(|| panic!("no error for {pii}: {response}"));
+        assert_eq!(error["extensions"]["code"], "FORBIDDEN");
+    }
+    for secret in ["22403240419", "08033225577", "1994-06-22"] {
+        assert!(!reply.text.contains(secret), "{secret} leaked");
+    }
+}
+
+#[tokio::test]
+async fn the_pii_scope_sees_pii() {
+    let app = app_with(locked_down()).await;
+    mount_customer(&app.bloc, customer(&id(1)), 1).await;
+
+    let response = app
+        .post(&lookup(), &[("authorization", &bearer(PII_KEY))])
+        .await
+        .json();
+
+    assert!(response.get("errors").is_none(), "{response}");
+    assert_eq!(response["data"]["customer"]["bvn"], "22403240419");
+}
+
+#[tokio::test]
+async fn search_reaches_phone_and_email_only_with_the_pii_scope() {
+    let app = app_with(locked_down()).await;
+    mount_list(&app.bloc, json!([customer(&id(1))]), 2).await;
+    let query = json!({ "query": r#"{ customers(filter: { search: "0803322" }) { id } }"# });
+
+    let reader = app
+        .post(&query, &[("authorization", &bearer(READER_KEY))])
+        .await
+        .json();
+    let pii = app
+        .post(&query, &[("authorization", &bearer(PII_KEY))])
+        .await
+        .json();
+
+    assert_eq!(reader["data"]["customers"], json!([]));
+    assert_eq!(pii["data"]["customers"][0]["id"], id(1));
+}
+
+#[tokio::test]
+async fn a_valid_jwt_gets_the_scopes_in_its_claim() {
+    let app = app_with(locked_down()).await;
+    mount_customer(&app.bloc, customer(&id(1)), 1).await;
+
+    let response = app
+        .post(
+            &lookup(),
+            &[("authorization", &bearer(&jwt(good_claims())))],
+        )
+        .await
+        .json();
+
+    assert_eq!(response["data"]["customer"]["name"], "Adaeze Okafor");
+    assert_eq!(codes(&response), ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]);
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn wrong_expired_early_foreign_and_unsigned_jwts_are_401() {
+    let app = app_with(locked_down()).await;
+    let with = |patch: Value| {
+        let mut claims = good_claims();
+        claims
+            .as_object_mut()
+            .unwrap()
+            .extend(patch.as_object().unwrap().clone());
+        jwt(claims)
+    };
+    let other_secret = encode(
+        &Header::new(Algorithm::HS256),
+        &good_claims(),
+        &EncodingKey::from_secret(b"someone-else's-secret-of-decent-length!!"),
+    )
+    .unwrap();
+    let unsigned = format!(
+        "{}.{}.",
+        base64url(br#"{"alg":"none","typ":"JWT"}"#),
+        base64url(good_claims().to_string().as_bytes())
+    );
+
+    for (why, token) in [
+        ("expired", with(json!({ "exp": now() - 3600 }))),
+        ("not yet valid", with(json!({ "nbf": now() + 3600 }))),
+        ("wrong audience", with(json!({ "aud": "another-api" }))),
+        (
+            "wrong issuer",
+            with(json!({ "iss": "https://evil.example" })),
+        ),
+        ("signed by someone else", other_secret),
+        ("alg none", unsigned),
+        ("garbage", "eyJhbGciOi.not.a.jwt".into()),
+    ] {
+        let reply = app
+            .post(&lookup(), &[("authorization", &bearer(&token))])
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{why}");
+        assert_eq!(codes(&reply.json()), ["UNAUTHENTICATED"], "{why}");
+    }
+    assert!(app.upstream_paths().await.is_empty());
+}
+
+#[tokio::test]
+async fn anonymous_access_gets_only_the_configured_scopes() {
+    let auth = AuthConfig {
+        anonymous: Some(AnonymousAccess {
+            scopes: Scopes::parse_list("customers:read").unwrap(),
+            rate: None,
+        }),
+        ..locked_down()
+    };
+    let app = app_with(auth).await;
+    mount_customer(&app.bloc, customer(&id(1)), 1).await;
+
+    let response = app.post(&lookup(), &[]).await.json();
+    let bad_token = app
+        .post(&lookup(), &[("authorization", "Bearer bgq_nope")])
+        .await;
+
+    assert_eq!(response["data"]["customer"]["name"], "Adaeze Okafor");
+    assert_eq!(response["data"]["customer"]["bvn"], json!(null));
+    // A bad credential never falls back to anonymous.
+    assert_eq!(bad_token.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_caller_without_the_read_scope_reads_nothing() {
+    let auth = AuthConfig {
+        anonymous: Some(AnonymousAccess {
+            scopes: Scopes::default(),
+            rate: None,
+        }),
+        ..AuthConfig::default()
+    };
+    let app = app_with(auth).await;
+
+    let response = app
+        .post(&json!({ "query": "{ customer_count }" }), &[])
+        .await
+        .json();
+
+    assert_eq!(codes(&response), ["FORBIDDEN"]);
+    assert!(app.upstream_paths().await.is_empty());
+    assert!(!Scopes::default().contains(Scope::Read));
+}
+
+#[test]
+fn every_pii_field_says_so_in_the_schema() {
+    let sdl = bloc_graphql::graphql::sdl();
+    for field in [
+        "bvn",
+        "phone_number",
+        "email",
+        "date_of_birth",
+        "place_of_birth",
+        "image_url",
+        "means_of_identity_url",
+        "identity_url",
+    ] {
+        let at = sdl
+            .find(&format!("\t{field}: "))
+            .unwrap_or_else(|| panic!("{field} missing"));
+        let description = &sdl[sdl[..at].rfind("\"\"\"\n\t").unwrap()..at];
+        assert!(
+            description.contains("needs the `customers:pii` scope"),
+            "{field}: {description}"
+        );
+    }
+}
