@@ -37,6 +37,22 @@ pub mod code {
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
     /// The request ran past the server's request timeout.
     pub const REQUEST_TIMEOUT: &str = "REQUEST_TIMEOUT";
+    /// The GraphQL document is larger than `--max-query-bytes`.
+    pub const QUERY_TOO_LARGE: &str = "QUERY_TOO_LARGE";
+    /// The GraphQL document has more lexical tokens than `--max-tokens`.
+    pub const TOO_MANY_TOKENS: &str = "TOO_MANY_TOKENS";
+    /// Selections nest deeper than `--max-depth`.
+    pub const MAX_DEPTH_EXCEEDED: &str = "MAX_DEPTH_EXCEEDED";
+    /// The document has more aliases than `--max-aliases`.
+    pub const TOO_MANY_ALIASES: &str = "TOO_MANY_ALIASES";
+    /// The operation selects more root fields than `--max-root-fields`.
+    pub const TOO_MANY_ROOT_FIELDS: &str = "TOO_MANY_ROOT_FIELDS";
+    /// The operation costs more than `--max-complexity`.
+    pub const MAX_COMPLEXITY_EXCEEDED: &str = "MAX_COMPLEXITY_EXCEEDED";
+    /// The request names more distinct customer ids than `--max-customer-ids`.
+    pub const TOO_MANY_CUSTOMER_IDS: &str = "TOO_MANY_CUSTOMER_IDS";
+    /// `__schema`/`__type` asked of a server running without `--introspection`.
+    pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
     /// A batched request holds more operations than allowed.
     pub const BATCH_TOO_LARGE: &str = "BATCH_TOO_LARGE";
 }

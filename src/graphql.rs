@@ -4,8 +4,10 @@
 //! [`execute`] runs one operation and returns a response whose fields are in the order the
 //! query asked for them.
 
+mod document;
 mod execute;
 mod guard;
+mod limits;
 mod loaders;
 mod order;
 mod query;
@@ -15,7 +17,7 @@ use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 
 use crate::config::Exposure;
 
-pub use execute::{Executed, Operation, Response, execute};
+pub use execute::{Checked, Operation, Policy, Prepared, Response, prepare, rejection, run};
 pub use loaders::{Upstream, UpstreamStats};
 pub use query::Query;
 

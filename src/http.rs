@@ -8,7 +8,7 @@
 mod negotiate;
 mod params;
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
 use axum::{
     Router,
@@ -28,7 +28,7 @@ use self::{
 use crate::{
     auth::{AuthError, Principal},
     error::code,
-    graphql::{self, Executed, Operation},
+    graphql::{self, Checked, Operation},
     server::AppState,
 };
 
@@ -120,20 +120,11 @@ async fn run_single(
     operation: Operation,
     queries_only: bool,
 ) -> Response {
-    let upstream = Arc::new(state.upstream());
-    let run = graphql::execute(
-        state.schema(),
-        &upstream,
-        principal,
-        operation,
-        queries_only,
-    );
-    let Ok(executed) = tokio::time::timeout(state.config().limits.request_timeout, run).await
-    else {
-        return timed_out(media);
-    };
-    match executed {
-        Executed::NotAQuery => {
+    let limits = &state.config().limits;
+    let prepared = match graphql::prepare(operation, state.policy(), queries_only) {
+        Checked::Ready(prepared) => prepared,
+        Checked::Rejected(response) => return answer(media, &response),
+        Checked::NotAQuery => {
             let mut response = failure(
                 StatusCode::METHOD_NOT_ALLOWED,
                 media,
@@ -143,20 +134,29 @@ async fn run_single(
             response
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static("POST"));
-            response
+            return response;
         }
-        Executed::Response(mut response) => {
-            if wants_trace(state, headers) {
-                response.add_upstream_trace(upstream.stats());
-            }
-            let status = if response.is_request_error() && media == MediaType::GraphqlResponse {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::OK
-            };
-            json(status, media, &response)
-        }
+    };
+    let upstream = Arc::new(state.upstream());
+    let run = graphql::run(state.schema(), &upstream, principal, *prepared);
+    let Ok(mut response) = tokio::time::timeout(limits.request_timeout, run).await else {
+        return timed_out(media);
+    };
+    if wants_trace(state, headers) {
+        response.add_upstream_trace(upstream.stats());
     }
+    answer(media, &response)
+}
+
+/// One GraphQL response: 400 for a request error under `application/graphql-response+json`,
+/// 200 otherwise (the GraphQL-over-HTTP rules).
+fn answer(media: MediaType, response: &graphql::Response) -> Response {
+    let status = if response.is_request_error() && media == MediaType::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    json(status, media, response)
 }
 
 async fn run_batch(
@@ -166,7 +166,8 @@ async fn run_batch(
     media: MediaType,
     operations: Vec<Operation>,
 ) -> Response {
-    let max = state.config().limits.max_batch;
+    let limits = &state.config().limits;
+    let max = limits.max_batch;
     if operations.len() > max {
         let message = format!(
             "a batch may hold at most {max} operations; this one holds {}",
@@ -179,28 +180,58 @@ async fn run_batch(
             &message,
         );
     }
+    let checked: Vec<Checked> = operations
+        .into_iter()
+        .map(|operation| graphql::prepare(operation, state.policy(), false))
+        .collect();
+    // Every id is an upstream call, so the id limit covers the whole batch, checked before
+    // any operation runs.
+    let ids: HashSet<&String> = checked
+        .iter()
+        .filter_map(|c| match c {
+            Checked::Ready(prepared) => Some(prepared.customer_ids()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if ids.len() > limits.operation.max_customer_ids {
+        let message = format!(
+            "the batch names {} distinct customer ids; the limit is {}",
+            ids.len(),
+            limits.operation.max_customer_ids
+        );
+        return answer(
+            media,
+            &graphql::rejection(code::TOO_MANY_CUSTOMER_IDS, message),
+        );
+    }
     // One loader for the whole batch: an id named by several operations is fetched once.
     let upstream = Arc::new(state.upstream());
-    let runs = operations
-        .into_iter()
-        .map(|operation| graphql::execute(state.schema(), &upstream, principal, operation, false));
-    let Ok(executed) =
-        tokio::time::timeout(state.config().limits.request_timeout, join_all(runs)).await
-    else {
+    let runs = checked.into_iter().map(|checked| {
+        let upstream = &upstream;
+        async move {
+            match checked {
+                Checked::Ready(prepared) => {
+                    Some(graphql::run(state.schema(), upstream, principal, *prepared).await)
+                }
+                Checked::Rejected(response) => Some(*response),
+                // POST allows every operation type.
+                Checked::NotAQuery => None,
+            }
+        }
+    });
+    let Ok(responses) = tokio::time::timeout(limits.request_timeout, join_all(runs)).await else {
         return timed_out(media);
     };
     let trace = wants_trace(state, headers);
-    let responses: Vec<graphql::Response> = executed
+    let responses: Vec<graphql::Response> = responses
         .into_iter()
-        .filter_map(|executed| match executed {
-            Executed::Response(mut response) => {
-                if trace {
-                    response.add_upstream_trace(upstream.stats());
-                }
-                Some(*response)
+        .flatten()
+        .map(|mut response| {
+            if trace {
+                response.add_upstream_trace(upstream.stats());
             }
-            // Only GET refuses mutations, and GET has no batches.
-            Executed::NotAQuery => None,
+            response
         })
         .collect();
     json(StatusCode::OK, media, &responses)

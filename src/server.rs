@@ -9,7 +9,7 @@ use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
 use crate::{
     bloc::{BlocClient, BuildError},
     config::Config,
-    graphql::{self, AppSchema, Upstream},
+    graphql::{self, AppSchema, Policy, Upstream},
     http,
 };
 
@@ -22,6 +22,7 @@ struct Inner {
     config: Config,
     client: BlocClient,
     schema: AppSchema,
+    policy: Policy,
 }
 
 impl AppState {
@@ -31,6 +32,10 @@ impl AppState {
         Ok(Self(Arc::new(Inner {
             client,
             schema: graphql::schema(&config.exposure),
+            policy: Policy {
+                limits: config.limits.operation.clone(),
+                introspection: config.exposure.introspection,
+            },
             config,
         })))
     }
@@ -42,6 +47,10 @@ impl AppState {
 
     pub(crate) fn schema(&self) -> &AppSchema {
         &self.0.schema
+    }
+
+    pub(crate) fn policy(&self) -> &Policy {
+        &self.0.policy
     }
 
     /// A fresh per-request loader.

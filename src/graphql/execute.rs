@@ -1,12 +1,15 @@
 //! Running one GraphQL operation for the HTTP layer.
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
-use async_graphql::{ErrorExtensionValues, ServerError, Variables, parser::types::OperationType};
+use async_graphql::{
+    ErrorExtensionValues, ServerError, Variables,
+    parser::types::{ExecutableDocument, OperationType},
+};
 use serde::{Serialize, ser::SerializeMap};
 
-use super::{AppSchema, Upstream, UpstreamStats, order::Ordering};
-use crate::{auth::Principal, error::code};
+use super::{AppSchema, Upstream, UpstreamStats, document, limits, order::Ordering};
+use crate::{auth::Principal, config::OperationLimits, error::code};
 
 /// One GraphQL operation as the client sent it.
 #[derive(Default)]
@@ -19,10 +22,36 @@ pub struct Operation {
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-/// The result of [`execute`].
-pub enum Executed {
-    /// The operation ran, or failed to parse or validate.
-    Response(Box<Response>),
+/// What an operation is checked against before it runs.
+pub struct Policy {
+    /// Size, depth, alias, root-field, complexity and id limits.
+    pub limits: OperationLimits,
+    /// Whether introspection is allowed.
+    pub introspection: bool,
+}
+
+/// An operation that passed its checks and is ready to run.
+pub struct Prepared {
+    request: async_graphql::Request,
+    doc: ExecutableDocument,
+    variables: Variables,
+    operation_name: Option<String>,
+    customer_ids: HashSet<String>,
+}
+
+impl Prepared {
+    /// The distinct customer ids the operation names as arguments.
+    pub fn customer_ids(&self) -> &HashSet<String> {
+        &self.customer_ids
+    }
+}
+
+/// The result of [`prepare`].
+pub enum Checked {
+    /// Ready to [`run`].
+    Ready(Box<Prepared>),
+    /// Rejected before running (parse error, a limit exceeded): answer this response.
+    Rejected(Box<Response>),
     /// The selected operation is a mutation or subscription, and only queries were allowed
     /// (an HTTP GET).
     NotAQuery,
@@ -71,15 +100,17 @@ impl Serialize for Response {
     }
 }
 
-/// Runs one operation with the request's [`Upstream`] and returns it with its fields in
-/// query order. With `queries_only`, mutations and subscriptions are refused unexecuted.
-pub async fn execute(
-    schema: &AppSchema,
-    upstream: &Arc<Upstream>,
-    principal: &Principal,
-    operation: Operation,
-    queries_only: bool,
-) -> Executed {
+/// Parses the operation and checks every operation limit, without running anything.
+/// With `queries_only`, mutations and subscriptions are refused.
+pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Checked {
+    let limits = &policy.limits;
+    let rejected = |code: &'static str, message: String| {
+        let error = ServerError::new(message, None);
+        Checked::Rejected(Box::new(request_error(vec![error], code)))
+    };
+    if let Err(e) = limits::check_text(&operation.query, limits) {
+        return rejected(e.code, e.message);
+    }
     let variables = Variables::from_json(serde_json::Value::Object(
         operation.variables.unwrap_or_default(),
     ));
@@ -90,46 +121,66 @@ pub async fn execute(
     let doc = match request.parsed_query() {
         Ok(doc) => doc.clone(),
         Err(error) => {
-            return Executed::Response(Box::new(request_error(
+            return Checked::Rejected(Box::new(request_error(
                 vec![error],
                 code::GRAPHQL_PARSE_FAILED,
             )));
         }
     };
-    let selected = match (&doc.operations, &operation.operation_name) {
-        (async_graphql::parser::types::DocumentOperations::Single(op), _) => Some(&op.node),
-        (async_graphql::parser::types::DocumentOperations::Multiple(ops), Some(name)) => {
-            ops.get(name.as_str()).map(|op| &op.node)
+    let mut customer_ids = HashSet::new();
+    if let Some(op) = document::selected(&doc, operation.operation_name.as_deref()) {
+        if queries_only && op.ty != OperationType::Query {
+            return Checked::NotAQuery;
         }
-        (async_graphql::parser::types::DocumentOperations::Multiple(ops), None)
-            if ops.len() == 1 =>
-        {
-            ops.values().next().map(|op| &op.node)
+        match limits::check_operation(&doc, op, &variables, limits, policy.introspection) {
+            Ok(ids) => customer_ids = ids,
+            Err(e) => return rejected(e.code, e.message),
         }
-        _ => None,
-    };
-    if queries_only && selected.is_some_and(|op| op.ty != OperationType::Query) {
-        return Executed::NotAQuery;
     }
+    Checked::Ready(Box::new(Prepared {
+        request,
+        doc,
+        variables,
+        operation_name: operation.operation_name,
+        customer_ids,
+    }))
+}
 
+/// Runs a prepared operation with the request's [`Upstream`] and caller, and returns the
+/// response with its fields in query order.
+pub async fn run(
+    schema: &AppSchema,
+    upstream: &Arc<Upstream>,
+    principal: &Principal,
+    prepared: Prepared,
+) -> Response {
+    let Prepared {
+        request,
+        doc,
+        variables,
+        operation_name,
+        ..
+    } = prepared;
     let request = request.data(Arc::clone(upstream)).data(principal.clone());
     let mut response = schema.execute(request).await;
     let is_request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
     if is_request_error {
-        return Executed::Response(Box::new(request_error(
-            response.errors,
-            code::GRAPHQL_VALIDATION_FAILED,
-        )));
+        return request_error(response.errors, code::GRAPHQL_VALIDATION_FAILED);
     }
-    if let Some(op) = selected {
+    if let Some(op) = document::selected(&doc, operation_name.as_deref()) {
         Ordering::new(&doc, op, &variables).restore(&mut response.data);
     }
-    Executed::Response(Box::new(Response {
+    Response {
         inner: response,
         request_error: false,
-    }))
+    }
+}
+
+/// A response for a whole request rejected before running, e.g. a batch naming too many ids.
+pub fn rejection(code: &'static str, message: String) -> Response {
+    request_error(vec![ServerError::new(message, None)], code)
 }
 
 /// A response for an operation that never ran, each error coded unless it already is.

@@ -7,6 +7,7 @@
 //! the data with the executed operation's selection sets (fragments, aliases, `@skip` and
 //! `@include` included) and rebuilds each object in field-collection order.
 
+use super::document::variable;
 use async_graphql::{
     Name, Positioned, Value, Variables,
     indexmap::IndexMap,
@@ -131,18 +132,10 @@ impl<'a> Ordering<'a> {
     /// The value of a directive's `if:` argument, literal or from a variable (or its default).
     fn condition(&self, directive: &Directive) -> Option<bool> {
         let arg = directive.get_argument("if")?;
-        let value = arg.node.clone().into_const_with(|var| {
-            let given = self.variables.get(&var).cloned();
-            let default = || {
-                self.operation
-                    .variable_definitions
-                    .iter()
-                    .find(|def| def.node.name.node == var)
-                    .and_then(|def| def.node.default_value.as_ref())
-                    .map(|v| v.node.clone())
-            };
-            Ok::<_, ()>(given.or_else(default).unwrap_or(Value::Null))
-        });
+        let value = arg
+            .node
+            .clone()
+            .into_const_with(|var| Ok::<_, ()>(variable(self.operation, self.variables, &var)));
         match value {
             Ok(Value::Boolean(b)) => Some(b),
             _ => None,

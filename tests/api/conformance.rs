@@ -21,8 +21,11 @@ async fn graphql_http_audit_reports_no_errors_and_no_warnings() {
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    // The audit only runs introspection-free `{ __typename }` queries: no upstream needed.
-    let state = AppState::new(config(Url::parse("http://127.0.0.1:9/v1").unwrap())).unwrap();
+    // The audit queries `__typename` and `__type(name:)` only: no upstream is needed, but
+    // introspection must be on (as in the sandbox; production servers turn it off).
+    let mut config = config(Url::parse("http://127.0.0.1:9/v1").unwrap());
+    config.exposure.introspection = true;
+    let state = AppState::new(config).unwrap();
     let serving = tokio::spawn(server::serve(listener, state));
 
     let output = tokio::process::Command::new("node")

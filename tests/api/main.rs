@@ -9,6 +9,7 @@ mod conformance;
 mod customer;
 mod drift;
 mod http_surface;
+mod limits;
 mod list;
 mod ordering;
 mod sandbox;
