@@ -40,6 +40,14 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(graphiql))
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route(
+            "/graphiql.js",
+            get(|| async { static_asset(GRAPHIQL_JS, "text/javascript; charset=utf-8") }),
+        )
+        .route(
+            "/graphiql.css",
+            get(|| async { static_asset(GRAPHIQL_CSS, "text/css; charset=utf-8") }),
+        )
         .route("/healthz", get(healthz))
 }
 
@@ -48,14 +56,40 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// GraphiQL, pointed at `/graphql`: a static page whose scripts are pinned by SRI hash.
+/// GraphiQL, pointed at `/graphql`: a static page whose CDN scripts are pinned by SRI hash,
+/// and whose own script and style are served from here.
 const GRAPHIQL: &str = include_str!("http/graphiql.html");
+const GRAPHIQL_JS: &str = include_str!("http/graphiql.js");
+const GRAPHIQL_CSS: &str = include_str!("http/graphiql.css");
+
+/// The page may load scripts only from itself and the pinned CDN, talk only to itself, and
+/// be framed by no one.
+const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'self' https://unpkg.com; \
+     style-src 'self' https://unpkg.com 'unsafe-inline'; font-src 'self' https://unpkg.com data:; \
+     img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+     frame-ancestors 'none'";
 
 async fn graphiql() -> Response {
-    let mut response = GRAPHIQL.into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, MediaType::Html.content_type());
+    static_asset(GRAPHIQL, "text/html; charset=utf-8")
+}
+
+fn static_asset(body: &'static str, content_type: &'static str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(GRAPHIQL_CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     response
 }
 

@@ -2,9 +2,17 @@
 
 use std::{sync::Arc, time::Duration};
 
-use axum::{Router, extract::DefaultBodyLimit, http::StatusCode};
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
+};
 use tokio::net::TcpListener;
-use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
+use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
 
 use crate::{
     bloc::{BlocClient, BuildError},
@@ -65,14 +73,34 @@ pub fn app(state: AppState) -> Router {
     // The handler answers slow executions itself with a GraphQL error; this outer bound
     // (a little longer) catches what the handler cannot, such as a body trickling in.
     let outer = limits.request_timeout + Duration::from_secs(1);
+    let cors = cors(&state.config().exposure.cors_origins);
     http::routes()
         .layer(DefaultBodyLimit::max(limits.body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             outer,
         ))
+        .layer(cors)
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// CORS for the configured browser origins only. With none, no CORS headers are sent and
+/// browsers keep other sites from reading responses. Credentials travel in `Authorization`
+/// (never cookies), so `Allow-Credentials` stays off.
+fn cors(origins: &[HeaderValue]) -> CorsLayer {
+    if origins.is_empty() {
+        return CorsLayer::new();
+    }
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static(http::TRACE_HEADER),
+        ])
+        .max_age(Duration::from_secs(600))
 }
 
 /// The span for one HTTP request: method and path only. The query string is left out on

@@ -52,7 +52,7 @@ async fn graphiql_is_served_at_the_root_and_to_browsers_at_graphql() {
                 .starts_with("text/html")
         );
         assert!(reply.text.contains("graphiql"), "{uri}");
-        assert!(reply.text.contains("/graphql"), "{uri}");
+        assert!(reply.text.contains("src=\"/graphiql.js\""), "{uri}");
     }
 }
 

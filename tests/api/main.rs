@@ -5,6 +5,7 @@ mod mocks;
 
 mod batching;
 mod binary;
+mod browser;
 mod conformance;
 mod customer;
 mod drift;
