@@ -10,6 +10,7 @@ use url::Url;
 use crate::{
     auth::{AnonymousAccess, AuthConfig, JwtConfig, JwtVerifier, PerMinute, Scopes, load_clients},
     config::{BlocConfig, Config, Exposure, Limits, OperationLimits},
+    persisted::{PersistedConfig, PersistedQueries},
 };
 
 /// The Bloc key: never a flag, since flags show up in `ps` and shell history.
@@ -87,6 +88,15 @@ pub struct Cli {
     /// Answer introspection queries (`__schema`, `__type`); always on with --sandbox.
     #[arg(long, env = "INTROSPECTION")]
     pub introspection: bool,
+
+    /// Run only the operations in this persisted-query manifest (Apollo's manifest JSON, or
+    /// `{"<sha256>": "<query>"}`); everything else is refused.
+    #[arg(long, env = "PERSISTED_ONLY_FILE", value_name = "FILE")]
+    pub persisted_only: Option<PathBuf>,
+
+    /// Queries remembered for automatic persisted queries (APQ); 0 turns APQ off.
+    #[arg(long, env = "APQ_CACHE_SIZE", default_value_t = 1000)]
+    pub apq_cache_size: usize,
 
     /// Browser origins allowed to call the API (CORS), comma-separated; none by default.
     #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
@@ -245,6 +255,10 @@ impl Cli {
                 },
             },
             auth: self.auth_config()?,
+            persisted: match &self.persisted_only {
+                Some(path) => PersistedQueries::load_manifest(path)?,
+                None => PersistedConfig::Automatic(self.apq_cache_size),
+            },
             exposure: Exposure {
                 introspection: self.introspection || self.sandbox,
                 suggestions: self.sandbox,

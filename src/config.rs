@@ -9,7 +9,7 @@ use axum::http::HeaderValue;
 use secrecy::SecretString;
 use url::Url;
 
-use crate::auth::AuthConfig;
+use crate::{auth::AuthConfig, persisted::PersistedConfig};
 
 /// Everything the service needs to run.
 #[derive(Debug, Clone)]
@@ -24,6 +24,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Introspection, suggestions and browser rules.
     pub exposure: Exposure,
+    /// Automatic persisted queries, or trusted documents only.
+    pub persisted: PersistedConfig,
     /// True when the upstream is the built-in sandbox (fake data).
     pub sandbox: bool,
 }

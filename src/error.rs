@@ -53,6 +53,10 @@ pub mod code {
     pub const TOO_MANY_CUSTOMER_IDS: &str = "TOO_MANY_CUSTOMER_IDS";
     /// `__schema`/`__type` asked of a server running without `--introspection`.
     pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
+    /// A persisted-query hash the server does not know (APQ: send the query text too).
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+    /// Persisted queries are off, or the protocol version is not 1.
+    pub const PERSISTED_QUERY_NOT_SUPPORTED: &str = "PERSISTED_QUERY_NOT_SUPPORTED";
     /// A batched request holds more operations than allowed.
     pub const BATCH_TOO_LARGE: &str = "BATCH_TOO_LARGE";
 }

@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use self::{
     negotiate::{MediaType, is_json_body, negotiate},
-    params::{BadParams, Body},
+    params::{BadParams, Body, Incoming},
 };
 use crate::{
     auth::{AuthError, Principal},
@@ -151,11 +151,11 @@ async fn run_single(
     headers: &HeaderMap,
     principal: &Principal,
     media: MediaType,
-    operation: Operation,
+    incoming: Incoming,
     queries_only: bool,
 ) -> Response {
     let limits = &state.config().limits;
-    let prepared = match graphql::prepare(operation, state.policy(), queries_only) {
+    let prepared = match check(state, incoming, queries_only) {
         Checked::Ready(prepared) => prepared,
         Checked::Rejected(response) => return answer(media, &response),
         Checked::NotAQuery => {
@@ -182,6 +182,34 @@ async fn run_single(
     answer(media, &response)
 }
 
+/// Resolves persisted queries, then checks the operation against every limit. A new APQ
+/// entry is remembered only once its query passed those checks.
+fn check(state: &AppState, incoming: Incoming, queries_only: bool) -> Checked {
+    let resolved = match state
+        .persisted()
+        .resolve(incoming.query, incoming.persisted.as_ref())
+    {
+        Ok(resolved) => resolved,
+        Err(refused) => {
+            let response = graphql::rejection(refused.code, refused.message.to_owned());
+            return Checked::Rejected(Box::new(response));
+        }
+    };
+    let operation = Operation {
+        query: resolved.query,
+        operation_name: incoming.operation_name,
+        variables: incoming.variables,
+    };
+    let query_for_apq = resolved.register.as_ref().map(|_| operation.query.clone());
+    let checked = graphql::prepare(operation, state.policy(), queries_only);
+    if let (Checked::Ready(_), Some(hash), Some(query)) =
+        (&checked, resolved.register, query_for_apq)
+    {
+        state.persisted().register(hash, query);
+    }
+    checked
+}
+
 /// One GraphQL response: 400 for a request error under `application/graphql-response+json`,
 /// 200 otherwise (the GraphQL-over-HTTP rules).
 fn answer(media: MediaType, response: &graphql::Response) -> Response {
@@ -198,7 +226,7 @@ async fn run_batch(
     headers: &HeaderMap,
     principal: &Principal,
     media: MediaType,
-    operations: Vec<Operation>,
+    operations: Vec<Incoming>,
 ) -> Response {
     let limits = &state.config().limits;
     let max = limits.max_batch;
@@ -216,7 +244,7 @@ async fn run_batch(
     }
     let checked: Vec<Checked> = operations
         .into_iter()
-        .map(|operation| graphql::prepare(operation, state.policy(), false))
+        .map(|incoming| check(state, incoming, false))
         .collect();
     // Every id is an upstream call, so the id limit covers the whole batch, checked before
     // any operation runs.

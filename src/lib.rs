@@ -16,5 +16,6 @@ pub mod config;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod persisted;
 pub mod sandbox;
 pub mod server;

@@ -19,6 +19,7 @@ use crate::{
     config::Config,
     graphql::{self, AppSchema, Policy, Upstream},
     http,
+    persisted::PersistedQueries,
 };
 
 /// Shared, immutable state: configuration, the Bloc client (one connection pool) and the
@@ -31,6 +32,7 @@ struct Inner {
     client: BlocClient,
     schema: AppSchema,
     policy: Policy,
+    persisted: PersistedQueries,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
         Ok(Self(Arc::new(Inner {
             client,
             schema: graphql::schema(&config.exposure),
+            persisted: PersistedQueries::new(&config.persisted),
             policy: Policy {
                 limits: config.limits.operation.clone(),
                 introspection: config.exposure.introspection,
@@ -59,6 +62,10 @@ impl AppState {
 
     pub(crate) fn policy(&self) -> &Policy {
         &self.0.policy
+    }
+
+    pub(crate) fn persisted(&self) -> &PersistedQueries {
+        &self.0.persisted
     }
 
     /// A fresh per-request loader.

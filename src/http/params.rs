@@ -2,7 +2,16 @@
 
 use serde_json::{Map, Value};
 
-use crate::graphql::Operation;
+use crate::persisted::PersistedRef;
+
+/// One operation as the client sent it: the query text may be missing when a persisted-query
+/// hash stands in for it.
+pub(crate) struct Incoming {
+    pub query: Option<String>,
+    pub operation_name: Option<String>,
+    pub variables: Option<Map<String, Value>>,
+    pub persisted: Option<PersistedRef>,
+}
 
 /// Why request parameters could not be read; the message is shown to the client.
 #[derive(Debug, PartialEq, Eq)]
@@ -10,8 +19,8 @@ pub(crate) struct BadParams(pub String);
 
 /// A POST body: one operation, or a batch of them (a JSON array).
 pub(crate) enum Body {
-    Single(Operation),
-    Batch(Vec<Operation>),
+    Single(Incoming),
+    Batch(Vec<Incoming>),
 }
 
 /// Reads a POST body.
@@ -41,10 +50,10 @@ pub(crate) fn from_body(body: &[u8]) -> Result<Body, BadParams> {
     }
 }
 
-fn from_object(mut object: Map<String, Value>) -> Result<Operation, BadParams> {
+fn from_object(mut object: Map<String, Value>) -> Result<Incoming, BadParams> {
     let query = match object.remove("query") {
-        Some(Value::String(query)) => query,
-        None | Some(Value::Null) => return Err(BadParams("`query` is required".into())),
+        Some(Value::String(query)) => Some(query),
+        None | Some(Value::Null) => None,
         Some(_) => return Err(BadParams("`query` must be a string".into())),
     };
     let operation_name = match object.remove("operationName") {
@@ -53,11 +62,35 @@ fn from_object(mut object: Map<String, Value>) -> Result<Operation, BadParams> {
         Some(_) => return Err(BadParams("`operationName` must be a string".into())),
     };
     let variables = optional_object(object.remove("variables"), "variables")?;
-    optional_object(object.remove("extensions"), "extensions")?;
-    Ok(Operation {
+    let extensions = optional_object(object.remove("extensions"), "extensions")?;
+    let persisted = match extensions.and_then(|mut e| e.remove("persistedQuery")) {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(p)) => match (p.get("version"), p.get("sha256Hash")) {
+            (Some(Value::Number(version)), Some(Value::String(hash))) => Some(PersistedRef {
+                version: version.as_i64().unwrap_or(0),
+                sha256: hash.to_ascii_lowercase(),
+            }),
+            _ => {
+                return Err(BadParams(
+                    "`extensions.persistedQuery` needs a numeric `version` and a `sha256Hash`"
+                        .into(),
+                ));
+            }
+        },
+        Some(_) => {
+            return Err(BadParams(
+                "`extensions.persistedQuery` must be an object".into(),
+            ));
+        }
+    };
+    if query.is_none() && persisted.is_none() {
+        return Err(BadParams("`query` is required".into()));
+    }
+    Ok(Incoming {
         query,
         operation_name,
         variables,
+        persisted,
     })
 }
 
@@ -74,7 +107,7 @@ fn optional_object(
 
 /// Reads a GET query string: `query`, `operationName`, and `variables`/`extensions` as JSON
 /// text.
-pub(crate) fn from_query_string(raw: Option<&str>) -> Result<Operation, BadParams> {
+pub(crate) fn from_query_string(raw: Option<&str>) -> Result<Incoming, BadParams> {
     let mut object = Map::new();
     for (key, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         let value = match key.as_ref() {

@@ -44,6 +44,7 @@ pub fn config(api_url: Url) -> Config {
             ..AuthConfig::default()
         },
         exposure: Exposure::default(),
+        persisted: Default::default(),
         sandbox: false,
     }
 }

@@ -13,6 +13,7 @@ mod http_surface;
 mod limits;
 mod list;
 mod ordering;
+mod persisted;
 mod sandbox;
 mod schema_file;
 mod security;
