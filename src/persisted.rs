@@ -142,13 +142,11 @@ impl PersistedQueries {
                     message: "PersistedQueryNotSupported",
                 });
             }
-            if let Some(text) = &query {
-                if sha256_hex(text) != p.sha256 {
-                    return Err(Refused {
-                        code: code::BAD_REQUEST,
-                        message: "provided sha does not match query",
-                    });
-                }
+            if query.as_deref().is_some_and(|text| sha256_hex(text) != p.sha256) {
+                return Err(Refused {
+                    code: code::BAD_REQUEST,
+                    message: "provided sha does not match query",
+                });
             }
         }
         let hash = persisted.map(|p| p.sha256.as_str());
