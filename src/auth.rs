@@ -20,15 +20,26 @@ pub use scopes::{Scope, Scopes};
 /// same size.
 pub type PerMinute = std::num::NonZeroU32;
 
+/// How a caller authenticated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrincipalKind {
+    /// With an API key from the clients file.
+    Client,
+    /// With a JWT.
+    Jwt,
+    /// Without credentials.
+    Anonymous,
+}
+
 /// Who is calling.
 #[derive(Clone, Debug)]
 pub struct Principal {
+    /// How the caller authenticated.
+    pub kind: PrincipalKind,
     /// Stable id for logs and rate limits: the client id, `jwt:<sub>`, or `anonymous`.
     pub id: String,
     /// What the caller may see.
     pub scopes: Scopes,
-    /// The caller's own rate limit, when it has one.
-    pub rate: Option<PerMinute>,
 }
 
 /// How anonymous requests are treated when they are allowed.
@@ -111,8 +122,8 @@ impl AuthConfig {
 
 fn anonymous(access: &AnonymousAccess) -> Principal {
     Principal {
+        kind: PrincipalKind::Anonymous,
         id: "anonymous".into(),
         scopes: access.scopes,
-        rate: access.rate,
     }
 }

@@ -8,7 +8,7 @@
 mod negotiate;
 mod params;
 
-use std::{collections::HashSet, sync::Arc};
+use std::{collections::HashSet, sync::Arc, time::Instant};
 
 use axum::{
     Router,
@@ -28,7 +28,7 @@ use self::{
 use crate::{
     auth::{AuthError, Principal},
     error::code,
-    graphql::{self, Checked, Operation},
+    graphql::{self, Checked, Operation, Upstream},
     server::AppState,
 };
 
@@ -114,6 +114,9 @@ async fn graphql_get(
             return failure(StatusCode::BAD_REQUEST, media, code::BAD_REQUEST, &message);
         }
     };
+    if let Err(wait) = state.rate_limits().check(&principal, 1) {
+        return rate_limited(media, wait);
+    }
     run_single(&state, &headers, &principal, media, operation, true).await
 }
 
@@ -133,16 +136,24 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
             "send the request as Content-Type: application/json",
         );
     }
-    match params::from_body(&body) {
+    let body = match params::from_body(&body) {
+        Ok(body) => body,
         Err(BadParams(message)) => {
-            failure(StatusCode::BAD_REQUEST, media, code::BAD_REQUEST, &message)
+            return failure(StatusCode::BAD_REQUEST, media, code::BAD_REQUEST, &message);
         }
-        Ok(Body::Single(operation)) => {
+    };
+    let operations = match &body {
+        Body::Single(_) => 1,
+        Body::Batch(operations) => operations.len(),
+    };
+    if let Err(wait) = state.rate_limits().check(&principal, operations) {
+        return rate_limited(media, wait);
+    }
+    match body {
+        Body::Single(operation) => {
             run_single(&state, &headers, &principal, media, operation, false).await
         }
-        Ok(Body::Batch(operations)) => {
-            run_batch(&state, &headers, &principal, media, operations).await
-        }
+        Body::Batch(operations) => run_batch(&state, &headers, &principal, media, operations).await,
     }
 }
 
@@ -153,6 +164,32 @@ async fn run_single(
     media: MediaType,
     incoming: Incoming,
     queries_only: bool,
+) -> Response {
+    let started = Instant::now();
+    let names = [incoming.operation_name.clone()];
+    let upstream = Arc::new(state.upstream());
+    let inner = single(
+        state,
+        headers,
+        principal,
+        media,
+        incoming,
+        queries_only,
+        &upstream,
+    );
+    let response = inner.await;
+    log_request(principal, &names, &response, &upstream, started);
+    response
+}
+
+async fn single(
+    state: &AppState,
+    headers: &HeaderMap,
+    principal: &Principal,
+    media: MediaType,
+    incoming: Incoming,
+    queries_only: bool,
+    upstream: &Arc<Upstream>,
 ) -> Response {
     let limits = &state.config().limits;
     let prepared = match check(state, incoming, queries_only) {
@@ -171,8 +208,7 @@ async fn run_single(
             return response;
         }
     };
-    let upstream = Arc::new(state.upstream());
-    let run = graphql::run(state.schema(), &upstream, principal, *prepared);
+    let run = graphql::run(state.schema(), upstream, principal, *prepared);
     let Ok(mut response) = tokio::time::timeout(limits.request_timeout, run).await else {
         return timed_out(media);
     };
@@ -228,6 +264,26 @@ async fn run_batch(
     media: MediaType,
     operations: Vec<Incoming>,
 ) -> Response {
+    let started = Instant::now();
+    let names: Vec<Option<String>> = operations
+        .iter()
+        .map(|o| o.operation_name.clone())
+        .collect();
+    // One loader for the whole batch: an id named by several operations is fetched once.
+    let upstream = Arc::new(state.upstream());
+    let response = batch(state, headers, principal, media, operations, &upstream).await;
+    log_request(principal, &names, &response, &upstream, started);
+    response
+}
+
+async fn batch(
+    state: &AppState,
+    headers: &HeaderMap,
+    principal: &Principal,
+    media: MediaType,
+    operations: Vec<Incoming>,
+    upstream: &Arc<Upstream>,
+) -> Response {
     let limits = &state.config().limits;
     let max = limits.max_batch;
     if operations.len() > max {
@@ -267,10 +323,7 @@ async fn run_batch(
             &graphql::rejection(code::TOO_MANY_CUSTOMER_IDS, message),
         );
     }
-    // One loader for the whole batch: an id named by several operations is fetched once.
-    let upstream = Arc::new(state.upstream());
     let runs = checked.into_iter().map(|checked| {
-        let upstream = &upstream;
         async move {
             match checked {
                 Checked::Ready(prepared) => {
@@ -297,6 +350,32 @@ async fn run_batch(
         })
         .collect();
     json(StatusCode::OK, media, &responses)
+}
+
+/// One log line per GraphQL request: who, which operations, outcome, upstream calls and
+/// duration. Never variables, query text or results (they carry PII).
+fn log_request(
+    principal: &Principal,
+    names: &[Option<String>],
+    response: &Response,
+    upstream: &Upstream,
+    started: Instant,
+) {
+    let names: Vec<&str> = names
+        .iter()
+        .map(|n| {
+            n.as_deref()
+                .map_or("-", |n| &n[..n.floor_char_boundary(64)])
+        })
+        .collect();
+    tracing::info!(
+        client = %principal.id,
+        operations = ?names,
+        status = response.status().as_u16(),
+        upstream_calls = upstream.stats().calls(),
+        duration_ms = started.elapsed().as_millis() as u64,
+        "graphql request"
+    );
 }
 
 fn wants_trace(state: &AppState, headers: &HeaderMap) -> bool {
@@ -347,6 +426,23 @@ fn unauthenticated(media: MediaType, error: AuthError) -> Response {
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static(challenge),
     );
+    response
+}
+
+/// 429 with `Retry-After` in whole seconds (rounded up, at least 1).
+fn rate_limited(media: MediaType, wait: std::time::Duration) -> Response {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let seconds = seconds.max(1);
+    let body = serde_json::json!({
+        "errors": [{
+            "message": "rate limit reached; retry later",
+            "extensions": { "code": code::RATE_LIMITED, "retry_after": seconds },
+        }]
+    });
+    let mut response = json(StatusCode::TOO_MANY_REQUESTS, media, &body);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     response
 }
 

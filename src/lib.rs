@@ -17,5 +17,6 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod persisted;
+pub mod ratelimit;
 pub mod sandbox;
 pub mod server;

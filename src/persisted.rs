@@ -142,7 +142,10 @@ impl PersistedQueries {
                     message: "PersistedQueryNotSupported",
                 });
             }
-            if query.as_deref().is_some_and(|text| sha256_hex(text) != p.sha256) {
+            if query
+                .as_deref()
+                .is_some_and(|text| sha256_hex(text) != p.sha256)
+            {
                 return Err(Refused {
                     code: code::BAD_REQUEST,
                     message: "provided sha does not match query",

@@ -20,6 +20,7 @@ use crate::{
     graphql::{self, AppSchema, Policy, Upstream},
     http,
     persisted::PersistedQueries,
+    ratelimit::RateLimits,
 };
 
 /// Shared, immutable state: configuration, the Bloc client (one connection pool) and the
@@ -33,6 +34,7 @@ struct Inner {
     schema: AppSchema,
     policy: Policy,
     persisted: PersistedQueries,
+    rate_limits: RateLimits,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
             client,
             schema: graphql::schema(&config.exposure),
             persisted: PersistedQueries::new(&config.persisted),
+            rate_limits: RateLimits::new(&config.auth),
             policy: Policy {
                 limits: config.limits.operation.clone(),
                 introspection: config.exposure.introspection,
@@ -66,6 +69,10 @@ impl AppState {
 
     pub(crate) fn persisted(&self) -> &PersistedQueries {
         &self.0.persisted
+    }
+
+    pub(crate) fn rate_limits(&self) -> &RateLimits {
+        &self.0.rate_limits
     }
 
     /// A fresh per-request loader.
@@ -118,9 +125,22 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
 
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    // Full buckets of JWT subjects carry no information; drop them now and then.
+    let janitor = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                state.rate_limits().forget_idle();
+            }
+        })
+    };
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
-        .await
+        .await;
+    janitor.abort();
+    served
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -9,7 +9,7 @@ use std::path::Path;
 use aws_lc_rs::{constant_time::verify_slices_are_equal, digest};
 use serde::Deserialize;
 
-use super::{PerMinute, Principal, Scopes};
+use super::{PerMinute, Principal, PrincipalKind, Scopes};
 
 /// Every API key starts with this, so tokens can be told from JWTs without parsing them.
 pub const KEY_PREFIX: &str = "bgq_";
@@ -79,9 +79,9 @@ pub(super) fn find(clients: &[ClientEntry], key: &str) -> Option<Principal> {
         }
     }
     found.map(|client| Principal {
+        kind: PrincipalKind::Client,
         id: client.id.clone(),
         scopes: client.scopes,
-        rate: client.rate,
     })
 }
 

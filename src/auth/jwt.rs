@@ -3,7 +3,7 @@
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
 use serde_json::{Map, Value};
 
-use super::{AuthError, PerMinute, Principal, Scopes};
+use super::{AuthError, PerMinute, Principal, PrincipalKind, Scopes};
 
 /// How to verify tokens.
 pub struct JwtConfig {
@@ -37,6 +37,11 @@ impl JwtVerifier {
         Self(std::sync::Arc::new((config, validation)))
     }
 
+    /// The rate limit for each token subject.
+    pub fn rate(&self) -> Option<PerMinute> {
+        self.0.0.rate
+    }
+
     pub(super) fn verify(&self, token: &str) -> Result<Principal, AuthError> {
         let (config, validation) = &*self.0;
         let claims = decode::<Map<String, Value>>(token, &config.key, validation)
@@ -52,9 +57,9 @@ impl JwtVerifier {
             _ => Scopes::default(),
         };
         Ok(Principal {
+            kind: PrincipalKind::Jwt,
             id: format!("jwt:{subject}"),
             scopes,
-            rate: config.rate,
         })
     }
 }

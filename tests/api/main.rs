@@ -14,6 +14,7 @@ mod limits;
 mod list;
 mod ordering;
 mod persisted;
+mod rate_limits;
 mod sandbox;
 mod schema_file;
 mod security;

@@ -1,0 +1,116 @@
+//! Per-client rate limits: a burst over a client's budget is 429 with `Retry-After`, keyed
+//! by client, not by address.
+
+use std::num::NonZeroU32;
+
+use axum::http::StatusCode;
+use bloc_graphql::auth::{AnonymousAccess, AuthConfig, ClientEntry, Scopes, sha256_hex};
+use serde_json::json;
+
+use crate::helpers::{codes, spawn_app_with};
+
+const FAST: &str = "bgq_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const SLOW: &str = "bgq_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+fn entry(id: &str, key: &str, rate: Option<u32>) -> ClientEntry {
+    let hex = sha256_hex(key);
+    let mut key_sha256 = [0u8; 32];
+    for (i, byte) in key_sha256.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+    }
+    ClientEntry {
+        id: id.into(),
+        key_sha256,
+        scopes: Scopes::all(),
+        rate: rate.and_then(NonZeroU32::new),
+    }
+}
+
+#[tokio::test]
+async fn a_burst_over_a_clients_budget_is_429_and_other_clients_are_unaffected() {
+    let auth = AuthConfig {
+        clients: vec![entry("slow", SLOW, Some(3)), entry("fast", FAST, None)],
+        ..AuthConfig::default()
+    };
+    let app = spawn_app_with(move |c| c.auth = auth).await;
+    let body = json!({ "query": "{ __typename }" });
+    let slow = format!("Bearer {SLOW}");
+    let fast = format!("Bearer {FAST}");
+
+    for _ in 0..3 {
+        assert_eq!(
+            app.post(&body, &[("authorization", &slow)]).await.status,
+            StatusCode::OK
+        );
+    }
+    let over = app.post(&body, &[("authorization", &slow)]).await;
+    assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(codes(&over.json()), ["RATE_LIMITED"]);
+    let retry_after: u64 = over.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+
+    for _ in 0..10 {
+        assert_eq!(
+            app.post(&body, &[("authorization", &fast)]).await.status,
+            StatusCode::OK
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_operation_of_a_batch_takes_a_token() {
+    let auth = AuthConfig {
+        clients: vec![entry("slow", SLOW, Some(5))],
+        ..AuthConfig::default()
+    };
+    let app = spawn_app_with(move |c| c.auth = auth).await;
+    let batch = serde_json::Value::Array(vec![json!({ "query": "{ a: __typename }" }); 4]);
+    let slow = format!("Bearer {SLOW}");
+
+    assert_eq!(
+        app.post(&batch, &[("authorization", &slow)]).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.post(&batch, &[("authorization", &slow)]).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn anonymous_callers_share_one_budget() {
+    let auth = AuthConfig {
+        anonymous: Some(AnonymousAccess {
+            scopes: Scopes::all(),
+            rate: NonZeroU32::new(2),
+        }),
+        ..AuthConfig::default()
+    };
+    let app = spawn_app_with(move |c| c.auth = auth).await;
+    let body = json!({ "query": "{ __typename }" });
+
+    let statuses = [
+        app.post(&body, &[("x-forwarded-for", "10.0.0.1")])
+            .await
+            .status,
+        app.post(&body, &[("x-forwarded-for", "10.0.0.2")])
+            .await
+            .status,
+        app.post(&body, &[("x-forwarded-for", "10.0.0.3")])
+            .await
+            .status,
+    ];
+
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+}
