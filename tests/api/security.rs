@@ -331,3 +331,87 @@ fn every_pii_field_says_so_in_the_schema() {
         );
     }
 }
+
+fn pem(label: &str, der: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut b64 = String::new();
+    for chunk in der.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                b64.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                b64.push('=');
+            }
+        }
+    }
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|l| std::str::from_utf8(l).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+#[tokio::test]
+async fn an_es256_jwt_is_verified_with_a_pem_public_key_given_on_the_command_line() {
+    use aws_lc_rs::{
+        encoding::AsDer,
+        signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair},
+    };
+    use clap::Parser;
+
+    let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+    let public_der = pair.public_key().as_der().unwrap();
+    let dir = std::env::temp_dir().join(format!("bloc-graphql-es256-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_file = dir.join("idp.pem");
+    std::fs::write(&key_file, pem("PUBLIC KEY", public_der.as_ref())).unwrap();
+    let cli = bloc_graphql::cli::Cli::try_parse_from([
+        "bloc-graphql",
+        "--jwt-public-key",
+        key_file.to_str().unwrap(),
+        "--jwt-algorithm",
+        "es256",
+        "--jwt-issuer",
+        "https://id.example.ng",
+        "--jwt-audience",
+        "bloc-graphql",
+    ])
+    .unwrap();
+    let bloc = wiremock::MockServer::start().await;
+    let url = url::Url::parse(&format!("{}/v1", bloc.uri())).unwrap();
+    let config = cli.config(url, "sk_test_x".to_owned().into()).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+    let app = TestApp {
+        state: bloc_graphql::server::AppState::new(config).unwrap(),
+        bloc,
+    };
+    let signing = EncodingKey::from_ec_der(pair.to_pkcs8v1().unwrap().as_ref());
+    let token = encode(&Header::new(Algorithm::ES256), &good_claims(), &signing).unwrap();
+    let hs256_token = jwt(good_claims());
+
+    let ok = app
+        .post(
+            &json!({ "query": "{ __typename }" }),
+            &[("authorization", &bearer(&token))],
+        )
+        .await;
+    let confused = app
+        .post(
+            &json!({ "query": "{ __typename }" }),
+            &[("authorization", &bearer(&hs256_token))],
+        )
+        .await;
+
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    assert_eq!(ok.json()["data"]["__typename"], "Query");
+    // A token signed with another algorithm is refused, whatever its header says.
+    assert_eq!(confused.status, StatusCode::UNAUTHORIZED);
+}
