@@ -412,6 +412,7 @@ fn failure(status: StatusCode, media: MediaType, code: &str, message: &str) -> R
 
 /// 401 with a GraphQL error and a `WWW-Authenticate` challenge.
 fn unauthenticated(media: MediaType, error: AuthError) -> Response {
+    tracing::info!(reason = ?error, "request refused: not authenticated");
     let mut response = failure(
         StatusCode::UNAUTHORIZED,
         media,
