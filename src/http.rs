@@ -5,8 +5,10 @@
 //! former and 200 under the latter; 415 for bodies that are not JSON; GET runs queries only
 //! (405 otherwise). A JSON array body is a batch, run with one shared loader.
 
+mod graphiql;
 mod negotiate;
 mod params;
+mod respond;
 
 use std::{collections::HashSet, sync::Arc, time::Instant};
 
@@ -15,18 +17,19 @@ use axum::{
     body::Bytes,
     extract::{RawQuery, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    response::Response,
     routing::get,
 };
 use futures::future::join_all;
-use serde::Serialize;
 
 use self::{
+    graphiql::{GRAPHIQL_CSS, GRAPHIQL_JS, graphiql, static_asset},
     negotiate::{MediaType, is_json_body, negotiate},
     params::{BadParams, Body, Incoming},
+    respond::{answer, failure, json, not_acceptable, rate_limited, timed_out, unauthenticated},
 };
 use crate::{
-    auth::{AuthError, Principal},
+    auth::Principal,
     error::code,
     graphql::{self, Checked, Operation, Upstream},
     server::AppState,
@@ -54,43 +57,6 @@ pub(crate) fn routes() -> Router<AppState> {
 /// Liveness: answers without touching Bloc.
 async fn healthz() -> &'static str {
     "ok"
-}
-
-/// GraphiQL, pointed at `/graphql`: a static page whose CDN scripts are pinned by SRI hash,
-/// and whose own script and style are served from here.
-const GRAPHIQL: &str = include_str!("http/graphiql.html");
-const GRAPHIQL_JS: &str = include_str!("http/graphiql.js");
-const GRAPHIQL_CSS: &str = include_str!("http/graphiql.css");
-
-/// The page may load scripts only from itself and the pinned CDN, talk only to itself, and
-/// be framed by no one.
-const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'self' https://unpkg.com; \
-     style-src 'self' https://unpkg.com 'unsafe-inline'; font-src 'self' https://unpkg.com data:; \
-     img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
-     frame-ancestors 'none'";
-
-async fn graphiql() -> Response {
-    static_asset(GRAPHIQL, "text/html; charset=utf-8")
-}
-
-fn static_asset(body: &'static str, content_type: &'static str) -> Response {
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(GRAPHIQL_CSP),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    response
 }
 
 async fn graphql_get(
@@ -246,17 +212,6 @@ fn check(state: &AppState, incoming: Incoming, queries_only: bool) -> Checked {
     checked
 }
 
-/// One GraphQL response: 400 for a request error under `application/graphql-response+json`,
-/// 200 otherwise (the GraphQL-over-HTTP rules).
-fn answer(media: MediaType, response: &graphql::Response) -> Response {
-    let status = if response.is_request_error() && media == MediaType::GraphqlResponse {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    json(status, media, response)
-}
-
 async fn run_batch(
     state: &AppState,
     headers: &HeaderMap,
@@ -383,84 +338,4 @@ fn wants_trace(state: &AppState, headers: &HeaderMap) -> bool {
         || headers
             .get(TRACE_HEADER)
             .is_some_and(|v| v.as_bytes() == b"1")
-}
-
-/// A JSON response; GraphQL results may hold PII, so nothing along the way may store it.
-fn json(status: StatusCode, media: MediaType, body: &impl Serialize) -> Response {
-    let bytes = match serde_json::to_vec(body) {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            tracing::error!("could not serialise a GraphQL response");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
-    };
-    let mut response = (status, bytes).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, media.content_type());
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::VARY, HeaderValue::from_static("accept"));
-    response
-}
-
-/// A GraphQL-shaped error for a request that never reached execution.
-fn failure(status: StatusCode, media: MediaType, code: &str, message: &str) -> Response {
-    let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": code } }]
-    });
-    json(status, media, &body)
-}
-
-/// 401 with a GraphQL error and a `WWW-Authenticate` challenge.
-fn unauthenticated(media: MediaType, error: AuthError) -> Response {
-    tracing::info!(reason = ?error, "request refused: not authenticated");
-    let mut response = failure(
-        StatusCode::UNAUTHORIZED,
-        media,
-        code::UNAUTHENTICATED,
-        &error.to_string(),
-    );
-    let challenge = match error {
-        AuthError::Missing => "Bearer",
-        AuthError::Invalid => "Bearer error=\"invalid_token\"",
-    };
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static(challenge),
-    );
-    response
-}
-
-/// 429 with `Retry-After` in whole seconds (rounded up, at least 1).
-fn rate_limited(media: MediaType, wait: std::time::Duration) -> Response {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let seconds = seconds.max(1);
-    let body = serde_json::json!({
-        "errors": [{
-            "message": "rate limit reached; retry later",
-            "extensions": { "code": code::RATE_LIMITED, "retry_after": seconds },
-        }]
-    });
-    let mut response = json(StatusCode::TOO_MANY_REQUESTS, media, &body);
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    response
-}
-
-fn not_acceptable() -> Response {
-    failure(
-        StatusCode::NOT_ACCEPTABLE,
-        MediaType::Json,
-        code::BAD_REQUEST,
-        "accept application/graphql-response+json or application/json",
-    )
-}
-
-fn timed_out(media: MediaType) -> Response {
-    failure(
-        StatusCode::GATEWAY_TIMEOUT,
-        media,
-        code::REQUEST_TIMEOUT,
-        "the request took longer than the server's request timeout",
-    )
 }

@@ -152,3 +152,23 @@ pub fn codes(response: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// A clients-file entry for `key`, as `bloc-graphql client add` would write it.
+pub fn client_entry(
+    id: &str,
+    key: &str,
+    scopes: Scopes,
+    rate_per_minute: Option<u32>,
+) -> bloc_graphql::auth::ClientEntry {
+    let hex = bloc_graphql::auth::sha256_hex(key);
+    let mut key_sha256 = [0u8; 32];
+    for (i, byte) in key_sha256.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+    }
+    bloc_graphql::auth::ClientEntry {
+        id: id.into(),
+        key_sha256,
+        scopes,
+        rate: rate_per_minute.and_then(std::num::NonZeroU32::new),
+    }
+}

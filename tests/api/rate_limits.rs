@@ -4,26 +4,16 @@
 use std::num::NonZeroU32;
 
 use axum::http::StatusCode;
-use bloc_graphql::auth::{AnonymousAccess, AuthConfig, ClientEntry, Scopes, sha256_hex};
+use bloc_graphql::auth::{AnonymousAccess, AuthConfig, ClientEntry, Scopes};
 use serde_json::json;
 
-use crate::helpers::{codes, spawn_app_with};
+use crate::helpers::{client_entry, codes, spawn_app_with};
 
 const FAST: &str = "bgq_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const SLOW: &str = "bgq_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
 fn entry(id: &str, key: &str, rate: Option<u32>) -> ClientEntry {
-    let hex = sha256_hex(key);
-    let mut key_sha256 = [0u8; 32];
-    for (i, byte) in key_sha256.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
-    }
-    ClientEntry {
-        id: id.into(),
-        key_sha256,
-        scopes: Scopes::all(),
-        rate: rate.and_then(NonZeroU32::new),
-    }
+    client_entry(id, key, Scopes::all(), rate)
 }
 
 #[tokio::test]

@@ -3,13 +3,13 @@
 
 use axum::http::StatusCode;
 use bloc_graphql::auth::{
-    AnonymousAccess, AuthConfig, ClientEntry, JwtConfig, JwtVerifier, Scope, Scopes, sha256_hex,
+    AnonymousAccess, AuthConfig, ClientEntry, JwtConfig, JwtVerifier, Scope, Scopes,
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{TestApp, codes, spawn_app_with},
+    helpers::{TestApp, client_entry, codes, spawn_app_with},
     mocks::{customer, id, mount_customer, mount_list},
 };
 
@@ -18,17 +18,7 @@ const PII_KEY: &str = "bgq_22222222222222222222222222222222222222222222222222222
 const JWT_SECRET: &str = "test-hs256-secret-that-is-long-enough-for-hs256";
 
 fn client(id: &str, key: &str, scopes: &str) -> ClientEntry {
-    let hex = sha256_hex(key);
-    let mut hash = [0u8; 32];
-    for (i, byte) in hash.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
-    }
-    ClientEntry {
-        id: id.into(),
-        key_sha256: hash,
-        scopes: Scopes::parse_list(scopes).unwrap(),
-        rate: None,
-    }
+    client_entry(id, key, Scopes::parse_list(scopes).unwrap(), None)
 }
 
 fn locked_down() -> AuthConfig {
