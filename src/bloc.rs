@@ -8,6 +8,6 @@ mod client;
 mod error;
 pub mod models;
 
-pub use client::{BlocClient, BuildError, CustomerList};
+pub use client::{BlocClient, BuildError, CallOptions, CustomerList};
 pub use error::Error;
 pub use models::Customer;

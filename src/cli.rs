@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::{
     auth::{AnonymousAccess, AuthConfig, JwtConfig, JwtVerifier, PerMinute, Scopes, load_clients},
-    config::{BlocConfig, Config, Exposure, Limits, OperationLimits},
+    config::{BlocConfig, Config, Exposure, Limits, OperationLimits, Resilience},
     persisted::{PersistedConfig, PersistedQueries},
 };
 
@@ -60,8 +60,9 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub upstream_connect_timeout_ms: u64,
 
-    /// Time after which a client request is answered 504, in milliseconds.
-    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 15_000,
+    /// Each request's deadline, in milliseconds: no Bloc call starts after it, and the client
+    /// is answered by then (504 at the latest).
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_ms: u64,
 
@@ -84,6 +85,13 @@ pub struct Cli {
 
     #[command(flatten)]
     pub operation: OperationArgs,
+
+    #[command(flatten)]
+    pub resilience: ResilienceArgs,
+
+    /// Log format: `pretty` for people, `json` for log pipelines.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
 
     /// Answer introspection queries (`__schema`, `__type`); always on with --sandbox.
     #[arg(long, env = "INTROSPECTION")]
@@ -155,6 +163,47 @@ pub enum JwtAlgorithm {
     Rs256,
     /// ECDSA P-256 with SHA-256.
     Es256,
+}
+
+/// Log output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Upstream budget, cache, retries and circuit breaker.
+#[derive(Debug, Args)]
+pub struct ResilienceArgs {
+    /// Process-wide Bloc calls per minute (Bloc allows about 500); 0 turns the limiter off.
+    #[arg(long, env = "UPSTREAM_RATE", default_value_t = Resilience::default().rate_per_minute)]
+    pub upstream_rate: u32,
+    /// Bloc calls the limiter allows at once.
+    #[arg(long, env = "UPSTREAM_BURST", default_value_t = Resilience::default().burst)]
+    pub upstream_burst: u32,
+    /// How long cached Bloc answers stay fresh, in milliseconds; 0 turns the cache off.
+    #[arg(long, env = "CACHE_TTL_MS", default_value_t = 5_000)]
+    pub cache_ttl_ms: u64,
+    /// Most cached customer records.
+    #[arg(long, env = "CACHE_CAPACITY", default_value_t = Resilience::default().cache_capacity)]
+    pub cache_capacity: u64,
+    /// How long cached records are kept to serve stale while Bloc is failing, in seconds.
+    #[arg(long, env = "STALE_FOR_SECS", default_value_t = 300)]
+    pub stale_for_secs: u64,
+    /// Retries after a failed first attempt (5xx, 429, timeouts, broken connections).
+    #[arg(long, env = "UPSTREAM_RETRIES", default_value_t = Resilience::default().max_retries)]
+    pub upstream_retries: u32,
+    /// Retries may add at most this percentage of calls.
+    #[arg(long, env = "RETRY_BUDGET_PERCENT", default_value_t = Resilience::default().retry_budget_percent)]
+    pub retry_budget_percent: u8,
+    /// Bloc outages in a row that open the circuit.
+    #[arg(long, env = "BREAKER_THRESHOLD", default_value_t = Resilience::default().breaker_threshold)]
+    pub breaker_threshold: u32,
+    /// How long the circuit stays open before one probe call, in milliseconds.
+    #[arg(long, env = "BREAKER_COOL_DOWN_MS", default_value_t = 10_000)]
+    pub breaker_cool_down_ms: u64,
 }
 
 /// Limits on each GraphQL operation.
@@ -253,6 +302,21 @@ impl Cli {
                     max_complexity: o.max_complexity,
                     max_customer_ids: o.max_customer_ids,
                 },
+            },
+            resilience: {
+                let r = &self.resilience;
+                Resilience {
+                    rate_per_minute: r.upstream_rate,
+                    burst: r.upstream_burst,
+                    cache_ttl: Duration::from_millis(r.cache_ttl_ms),
+                    cache_capacity: r.cache_capacity,
+                    stale_for: Duration::from_secs(r.stale_for_secs),
+                    max_retries: r.upstream_retries,
+                    retry_budget_percent: r.retry_budget_percent,
+                    breaker_threshold: r.breaker_threshold,
+                    breaker_cool_down: Duration::from_millis(r.breaker_cool_down_ms),
+                    ..Resilience::default()
+                }
             },
             auth: self.auth_config()?,
             persisted: match &self.persisted_only {

@@ -26,8 +26,55 @@ pub struct Config {
     pub exposure: Exposure,
     /// Automatic persisted queries, or trusted documents only.
     pub persisted: PersistedConfig,
+    /// Cache, coalescing, upstream budget, retries and circuit breaker.
+    pub resilience: Resilience,
     /// True when the upstream is the built-in sandbox (fake data).
     pub sandbox: bool,
+}
+
+/// How the facade protects Bloc's budget and copes with Bloc's failures.
+#[derive(Debug, Clone)]
+pub struct Resilience {
+    /// Process-wide Bloc calls per minute; 0 turns the limiter off.
+    pub rate_per_minute: u32,
+    /// Calls the bucket allows at once.
+    pub burst: u32,
+    /// How long a cached record or list counts as fresh; zero turns the cache off.
+    pub cache_ttl: Duration,
+    /// Most cached records (the list weighs one per customer).
+    pub cache_capacity: u64,
+    /// How long cached records are kept for serving stale while the circuit is open.
+    pub stale_for: Duration,
+    /// Retries after a first attempt.
+    pub max_retries: u32,
+    /// First backoff ceiling; it doubles per retry.
+    pub retry_base: Duration,
+    /// Largest backoff ceiling.
+    pub retry_cap: Duration,
+    /// Retries may add at most this share of calls, in percent.
+    pub retry_budget_percent: u8,
+    /// Outages in a row that open the circuit.
+    pub breaker_threshold: u32,
+    /// How long the circuit stays open before a probe.
+    pub breaker_cool_down: Duration,
+}
+
+impl Default for Resilience {
+    fn default() -> Self {
+        Self {
+            rate_per_minute: 500,
+            burst: 50,
+            cache_ttl: Duration::from_secs(5),
+            cache_capacity: 10_000,
+            stale_for: Duration::from_secs(300),
+            max_retries: 2,
+            retry_base: Duration::from_millis(100),
+            retry_cap: Duration::from_secs(2),
+            retry_budget_percent: 20,
+            breaker_threshold: 5,
+            breaker_cool_down: Duration::from_secs(10),
+        }
+    }
 }
 
 /// What the API reveals about itself, and to which browser origins.
@@ -63,7 +110,8 @@ pub struct Limits {
     pub max_batch: usize,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
-    /// Time after which a client request is answered with 504.
+    /// Each request's deadline: no upstream call starts after it, and the client is
+    /// answered by then (504 if nothing else).
     pub request_timeout: Duration,
     /// Limits on each GraphQL operation, checked before anything runs.
     pub operation: OperationLimits,
@@ -109,7 +157,7 @@ impl Default for Limits {
         Self {
             max_batch: 10,
             body_limit: 64 * 1024,
-            request_timeout: Duration::from_secs(15),
+            request_timeout: Duration::from_secs(10),
             operation: OperationLimits::default(),
         }
     }

@@ -118,14 +118,29 @@ pub(crate) fn upstream(err: &bloc::Error) -> async_graphql::Error {
                 }
             })
         }
-        E::ServerError { .. } | E::Timeout | E::Transport { .. } => {
+        E::ServerError { .. }
+        | E::Timeout
+        | E::Transport { .. }
+        | E::CircuitOpen
+        | E::DeadlineExceeded => {
             tracing::warn!(error = %err, "Bloc unavailable");
-            let why = match err {
-                E::Timeout => "timed out",
-                E::ServerError { .. } => "answered with a server error",
-                _ => "could not be reached",
+            let message = match err {
+                E::Timeout => "Bloc timed out",
+                E::ServerError { .. } => "Bloc answered with a server error",
+                E::CircuitOpen => "Bloc is failing; calls to it are paused for a moment",
+                E::DeadlineExceeded => "Bloc did not answer within the request's deadline",
+                _ => "Bloc could not be reached",
             };
-            coded(format!("Bloc {why}"), code::UPSTREAM_UNAVAILABLE)
+            coded(message, code::UPSTREAM_UNAVAILABLE)
+        }
+        E::BudgetExhausted { retry_after } => {
+            tracing::warn!(?retry_after, "upstream budget exhausted");
+            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            coded(
+                "the service's budget for Bloc calls is exhausted; retry later",
+                code::UPSTREAM_RATE_LIMITED,
+            )
+            .extend_with(move |_, ext| ext.set("retry_after", seconds.max(1)))
         }
         E::UnexpectedStatus { .. } | E::Decode { .. } | E::Unsuccessful => {
             tracing::warn!(error = %err, "unreadable response from Bloc");

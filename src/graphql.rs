@@ -18,7 +18,7 @@ use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 use crate::config::Exposure;
 
 pub use execute::{Checked, Operation, Policy, Prepared, Response, prepare, rejection, run};
-pub use loaders::{Upstream, UpstreamStats};
+pub use loaders::Upstream;
 pub use query::Query;
 
 /// The facade's schema type.

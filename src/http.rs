@@ -17,7 +17,7 @@ use axum::{
     body::Bytes,
     extract::{RawQuery, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::Response,
+    response::{IntoResponse, Response},
     routing::get,
 };
 use futures::future::join_all;
@@ -33,10 +33,14 @@ use crate::{
     error::code,
     graphql::{self, Checked, Operation, Upstream},
     server::AppState,
+    upstream::Call,
 };
 
 /// Header a client sets to `1` to get `extensions.upstream` (always on in the sandbox).
 pub const TRACE_HEADER: &str = "x-upstream-trace";
+/// The request id header: accepted from the client when well-formed, else generated;
+/// echoed in the response and sent to Bloc.
+pub const REQUEST_ID: &str = "x-request-id";
 
 /// The facade's routes; [`crate::server::app`] adds the layers.
 pub(crate) fn routes() -> Router<AppState> {
@@ -52,11 +56,37 @@ pub(crate) fn routes() -> Router<AppState> {
             get(|| async { static_asset(GRAPHIQL_CSS, "text/css; charset=utf-8") }),
         )
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
 }
 
 /// Liveness: answers without touching Bloc.
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// Readiness: configuration loaded (it is, or the process would not be serving) and the
+/// circuit to Bloc closed. It spends no upstream budget.
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.gateway().circuit_open() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: Bloc is failing, calls are paused\n",
+        )
+            .into_response()
+    } else {
+        "ready\n".into_response()
+    }
+}
+
+/// Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let mut response = state.metrics().render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
 }
 
 async fn graphql_get(
@@ -133,7 +163,7 @@ async fn run_single(
 ) -> Response {
     let started = Instant::now();
     let names = [incoming.operation_name.clone()];
-    let upstream = Arc::new(state.upstream());
+    let upstream = Arc::new(state.upstream(call_for(state, headers)));
     let inner = single(
         state,
         headers,
@@ -144,7 +174,7 @@ async fn run_single(
         &upstream,
     );
     let response = inner.await;
-    log_request(principal, &names, &response, &upstream, started);
+    log_request(state, principal, &names, &response, &upstream, started);
     response
 }
 
@@ -178,6 +208,9 @@ async fn single(
     let Ok(mut response) = tokio::time::timeout(limits.request_timeout, run).await else {
         return timed_out(media);
     };
+    if upstream.stats().stale() {
+        response.mark_stale();
+    }
     if wants_trace(state, headers) {
         response.add_upstream_trace(upstream.stats());
     }
@@ -225,9 +258,9 @@ async fn run_batch(
         .map(|o| o.operation_name.clone())
         .collect();
     // One loader for the whole batch: an id named by several operations is fetched once.
-    let upstream = Arc::new(state.upstream());
+    let upstream = Arc::new(state.upstream(call_for(state, headers)));
     let response = batch(state, headers, principal, media, operations, &upstream).await;
-    log_request(principal, &names, &response, &upstream, started);
+    log_request(state, principal, &names, &response, &upstream, started);
     response
 }
 
@@ -298,6 +331,9 @@ async fn batch(
         .into_iter()
         .flatten()
         .map(|mut response| {
+            if upstream.stats().stale() {
+                response.mark_stale();
+            }
             if trace {
                 response.add_upstream_trace(upstream.stats());
             }
@@ -310,12 +346,26 @@ async fn batch(
 /// One log line per GraphQL request: who, which operations, outcome, upstream calls and
 /// duration. Never variables, query text or results (they carry PII).
 fn log_request(
+    state: &AppState,
     principal: &Principal,
     names: &[Option<String>],
     response: &Response,
     upstream: &Upstream,
     started: Instant,
 ) {
+    let status = response.status().as_u16().to_string();
+    let metrics = state.metrics();
+    for name in names {
+        let operation = metrics.operation_label(name.as_deref());
+        metrics
+            .requests
+            .with_label_values(&[operation.as_str(), status.as_str()])
+            .inc();
+    }
+    metrics
+        .request_seconds
+        .with_label_values(&[status.as_str()])
+        .observe(started.elapsed().as_secs_f64());
     let names: Vec<&str> = names
         .iter()
         .map(|n| {
@@ -331,6 +381,23 @@ fn log_request(
         duration_ms = started.elapsed().as_millis() as u64,
         "graphql request"
     );
+}
+
+/// The request's deadline, cache preference and id, for every upstream lookup it makes.
+fn call_for(state: &AppState, headers: &HeaderMap) -> Call {
+    let no_cache = |name| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.to_ascii_lowercase().contains("no-cache"))
+    };
+    Call {
+        deadline: tokio::time::Instant::now() + state.config().limits.request_timeout,
+        fresh: no_cache(header::CACHE_CONTROL) || no_cache(header::PRAGMA),
+        request_id: headers.get(REQUEST_ID).cloned(),
+        stats: Arc::default(),
+    }
 }
 
 fn wants_trace(state: &AppState, headers: &HeaderMap) -> bool {

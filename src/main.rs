@@ -5,7 +5,7 @@ use std::{io::IsTerminal, process::ExitCode};
 use anyhow::Context;
 use bloc_graphql::{
     auth::{Scope, generate_key, sha256_hex},
-    cli::{Cli, ClientAddArgs, ClientCommand, Command, secret_key_from_env},
+    cli::{Cli, ClientAddArgs, ClientCommand, Command, LogFormat, secret_key_from_env},
     sandbox,
     server::{self, AppState},
 };
@@ -17,11 +17,13 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Pretty => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -19,8 +19,10 @@ use crate::{
     config::Config,
     graphql::{self, AppSchema, Policy, Upstream},
     http,
+    metrics::Metrics,
     persisted::PersistedQueries,
     ratelimit::RateLimits,
+    upstream::{Call, Gateway},
 };
 
 /// Shared, immutable state: configuration, the Bloc client (one connection pool) and the
@@ -30,7 +32,8 @@ pub struct AppState(Arc<Inner>);
 
 struct Inner {
     config: Config,
-    client: BlocClient,
+    gateway: Gateway,
+    metrics: Arc<Metrics>,
     schema: AppSchema,
     policy: Policy,
     persisted: PersistedQueries,
@@ -41,8 +44,16 @@ impl AppState {
     /// Builds the state; fails only when the Bloc client cannot be built.
     pub fn new(config: Config) -> Result<Self, BuildError> {
         let client = BlocClient::new(&config.bloc)?;
-        Ok(Self(Arc::new(Inner {
+        let metrics = Arc::new(Metrics::new());
+        let gateway = Gateway::new(
             client,
+            config.bloc.call_timeout,
+            &config.resilience,
+            metrics.clone(),
+        );
+        Ok(Self(Arc::new(Inner {
+            gateway,
+            metrics,
             schema: graphql::schema(&config.exposure),
             persisted: PersistedQueries::new(&config.persisted),
             rate_limits: RateLimits::new(&config.auth),
@@ -76,8 +87,18 @@ impl AppState {
     }
 
     /// A fresh per-request loader.
-    pub(crate) fn upstream(&self) -> Upstream {
-        Upstream::new(self.0.client.clone(), self.0.config.bloc.concurrency)
+    pub(crate) fn upstream(&self, call: Call) -> Upstream {
+        Upstream::new(self.0.gateway.clone(), call, self.0.config.bloc.concurrency)
+    }
+
+    /// The process-wide way to Bloc.
+    pub fn gateway(&self) -> &Gateway {
+        &self.0.gateway
+    }
+
+    /// The service's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
     }
 }
 
@@ -96,7 +117,36 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(cors)
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(axum::middleware::from_fn(request_id))
         .with_state(state)
+}
+
+/// Accepts the client's `X-Request-Id` when it is short and plain (so it cannot forge log
+/// lines), otherwise makes one; the id is echoed in the response and sent to Bloc.
+async fn request_id(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let given = request.headers().get(http::REQUEST_ID).filter(|v| {
+        let bytes = v.as_bytes();
+        (1..=64).contains(&bytes.len())
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+    });
+    let id = match given {
+        Some(id) => id.clone(),
+        None => {
+            let mut bytes = [0u8; 16];
+            aws_lc_rs::rand::fill(&mut bytes).expect("the OS random source works");
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            HeaderValue::from_str(&hex).expect("hex is a valid header value")
+        }
+    };
+    request.headers_mut().insert(http::REQUEST_ID, id.clone());
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(http::REQUEST_ID, id);
+    response
 }
 
 /// CORS for the configured browser origins only. With none, no CORS headers are sent and
@@ -120,7 +170,12 @@ fn cors(origins: &[HeaderValue]) -> CorsLayer {
 /// The span for one HTTP request: method and path only. The query string is left out on
 /// purpose: a GET carries the GraphQL document, with customer ids and search text in it.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    tracing::debug_span!("request", method = %request.method(), path = request.uri().path())
+    let id = request
+        .headers()
+        .get(http::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
 }
 
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.

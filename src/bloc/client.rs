@@ -41,6 +41,15 @@ pub enum BuildError {
     Http(reqwest::Error),
 }
 
+/// Per-call settings: how long this call may take, and the request id to send upstream.
+#[derive(Clone, Debug, Default)]
+pub struct CallOptions {
+    /// Timeout for this call (never longer than the client's own).
+    pub timeout: Option<Duration>,
+    /// Sent as `X-Request-Id`, so Bloc-side logs can be matched to ours.
+    pub request_id: Option<HeaderValue>,
+}
+
 /// Bloc's response envelope: `{ success, data, message, metadata? }`.
 #[derive(Deserialize)]
 struct Envelope {
@@ -91,11 +100,15 @@ impl BlocClient {
     /// The id is opaque: it becomes exactly one percent-encoded path segment. `.` and `..`
     /// cannot be sent safely (URL libraries and proxies resolve them as dot segments), and
     /// no customer has such an id, so they answer `None` without a call.
-    pub async fn customer(&self, id: &str) -> Result<Option<Customer>, Error> {
+    pub async fn customer(
+        &self,
+        id: &str,
+        options: &CallOptions,
+    ) -> Result<Option<Customer>, Error> {
         let Some(url) = self.customer_url(id) else {
             return Ok(None);
         };
-        let Some(data) = self.get(url, Missing::IsNone).await? else {
+        let Some(data) = self.get(url, Missing::IsNone, options).await? else {
             return Ok(None);
         };
         match Customer::from_value(data) {
@@ -108,9 +121,9 @@ impl BlocClient {
 
     /// `GET /customers`: every customer in one call (Bloc documents no paging parameters).
     /// A `null` list is an empty one.
-    pub async fn customers(&self) -> Result<CustomerList, Error> {
+    pub async fn customers(&self, options: &CallOptions) -> Result<CustomerList, Error> {
         let url = self.url(["customers"]);
-        let data = self.get(url, Missing::IsError).await?;
+        let data = self.get(url, Missing::IsError, options).await?;
         let records = match data {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(records)) => records,
@@ -148,13 +161,20 @@ impl BlocClient {
     }
 
     /// Sends one GET and unwraps Bloc's envelope to its `data`.
-    async fn get(&self, url: Url, missing: Missing) -> Result<Option<Value>, Error> {
-        let response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| Error::from_reqwest(&e))?;
+    async fn get(
+        &self,
+        url: Url,
+        missing: Missing,
+        options: &CallOptions,
+    ) -> Result<Option<Value>, Error> {
+        let mut request = self.http.get(url);
+        if let Some(timeout) = options.timeout {
+            request = request.timeout(timeout);
+        }
+        if let Some(id) = &options.request_id {
+            request = request.header("x-request-id", id.clone());
+        }
+        let response = request.send().await.map_err(|e| Error::from_reqwest(&e))?;
         let status = response.status();
         match status {
             s if s.is_success() => {}
@@ -174,6 +194,7 @@ impl BlocClient {
             s if s.is_server_error() => {
                 return Err(Error::ServerError {
                     status: status.as_u16(),
+                    retry_after: retry_after(response.headers()),
                 });
             }
             _ => {

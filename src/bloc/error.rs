@@ -26,6 +26,8 @@ pub enum Error {
     ServerError {
         /// The HTTP status Bloc answered with.
         status: u16,
+        /// `Retry-After` in seconds, when Bloc sent one (a 503 may).
+        retry_after: Option<Duration>,
     },
     /// The call took longer than the upstream timeout.
     #[error("Bloc did not answer in time")]
@@ -51,9 +53,51 @@ pub enum Error {
     /// A 2xx with `"success": false`.
     #[error("Bloc answered success=false")]
     Unsuccessful,
+    /// Bloc failed repeatedly; calls are paused for a cool-down (the circuit is open).
+    #[error("Bloc is failing; calls are paused for a moment")]
+    CircuitOpen,
+    /// The request's deadline passed before the call could be made or finished.
+    #[error("the request's deadline passed")]
+    DeadlineExceeded,
+    /// The process-wide budget for Bloc calls would not allow a call before the deadline.
+    #[error("the upstream request budget is exhausted")]
+    BudgetExhausted {
+        /// How long until the budget allows a call.
+        retry_after: Duration,
+    },
 }
 
 impl Error {
+    /// Whether trying again may help: 5xx, 429, timeouts and broken connections.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::ServerError { .. }
+                | Self::RateLimited { .. }
+                | Self::Timeout
+                | Self::Transport { .. }
+        )
+    }
+
+    /// Whether this says Bloc itself is unwell (what opens the circuit). A 429 does not: it
+    /// is about our budget, not Bloc's health.
+    pub fn is_outage(&self) -> bool {
+        matches!(
+            self,
+            Self::ServerError { .. } | Self::Timeout | Self::Transport { .. }
+        )
+    }
+
+    /// How long Bloc asked us to wait, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after } | Self::ServerError { retry_after, .. } => {
+                *retry_after
+            }
+            _ => None,
+        }
+    }
+
     pub(crate) fn from_reqwest(err: &reqwest::Error) -> Self {
         if err.is_timeout() {
             Self::Timeout

@@ -8,8 +8,8 @@ use async_graphql::{
 };
 use serde::{Serialize, ser::SerializeMap};
 
-use super::{AppSchema, Upstream, UpstreamStats, document, limits, order::Ordering};
-use crate::{auth::Principal, config::OperationLimits, error::code};
+use super::{AppSchema, Upstream, document, limits, order::Ordering};
+use crate::{auth::Principal, config::OperationLimits, error::code, upstream::RequestStats};
 
 /// One GraphQL operation as the client sent it.
 #[derive(Default)]
@@ -70,13 +70,16 @@ impl Response {
         self.request_error
     }
 
-    /// Adds `extensions.upstream`: the HTTP request's upstream calls, loader batches and
-    /// summed upstream time.
-    pub fn add_upstream_trace(&mut self, stats: &UpstreamStats) {
+    /// Adds `extensions.upstream`: the HTTP request's upstream calls, loader batches, cache
+    /// hits, coalesced lookups, whether anything was stale, and summed upstream time.
+    pub fn add_upstream_trace(&mut self, stats: &RequestStats) {
         let millis = stats.upstream_time().as_secs_f64() * 1000.0;
         let trace = async_graphql::Value::from_json(serde_json::json!({
             "calls": stats.calls(),
             "batches": stats.batches(),
+            "cache_hits": stats.cache_hits(),
+            "coalesced": stats.coalesced(),
+            "stale": stats.stale(),
             "upstream_ms": (millis * 1000.0).round() / 1000.0,
         }))
         .expect("plain JSON converts");
@@ -175,6 +178,15 @@ pub async fn run(
     Response {
         inner: response,
         request_error: false,
+    }
+}
+
+/// Marks a response whose data came partly from stale cache (`extensions.stale: true`).
+impl Response {
+    pub fn mark_stale(&mut self) {
+        self.inner
+            .extensions
+            .insert("stale".into(), async_graphql::Value::Boolean(true));
     }
 }
 

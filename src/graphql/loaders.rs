@@ -1,12 +1,13 @@
-//! Per-request batching and de-duplication of Bloc calls.
+//! Per-request batching and de-duplication of Bloc lookups.
 //!
 //! One [`Upstream`] lives for exactly one HTTP request (all operations of a batched request
-//! share it; nothing is shared across requests). Its [`DataLoader`] gathers the ids that
-//! sibling resolvers ask for into one batch, with no timer delay. Bloc has no bulk endpoint,
-//! so a batch fans out one `GET /customers/{id}` per id, at most `concurrency` at a time.
+//! share it; nothing is shared across requests here: that is the [`Gateway`]'s job). Its
+//! [`DataLoader`] gathers the ids that sibling resolvers ask for into one batch, with no
+//! timer delay. Bloc has no bulk endpoint, so a batch fans out one lookup per id, at most
+//! `concurrency` at a time.
 //!
 //! De-duplication does not rely on batch timing: every id maps to one shared future (in
-//! flight or finished) for the life of the request, so an id is fetched at most once even
+//! flight or finished) for the life of the request, so an id is looked up at most once even
 //! when two batches name it. Each id carries its own `Result`, so one failing id never fails
 //! its batch-mates (async-graphql fails the whole batch when `load` returns `Err`).
 
@@ -15,9 +16,9 @@ use std::{
     convert::Infallible,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, Ordering},
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use async_graphql::dataloader::{DataLoader, Loader};
@@ -27,51 +28,16 @@ use futures::{
 };
 use tokio::sync::{OnceCell, Semaphore};
 
-use crate::bloc::{self, BlocClient, Customer};
+use crate::{
+    bloc::{self, Customer},
+    upstream::{Call, Gateway, ListSnapshot, RequestStats},
+};
 
 /// The outcome of looking up one id.
 pub(crate) type Lookup = Result<Option<Arc<Customer>>, bloc::Error>;
 
-/// The outcome of the list call: readable records and how many were not.
+/// The outcome of the list call.
 pub(crate) type Listing = Result<Arc<ListSnapshot>, bloc::Error>;
-
-/// Every customer Bloc returned for this request.
-pub(crate) struct ListSnapshot {
-    pub customers: Vec<Arc<Customer>>,
-    pub undecodable: usize,
-}
-
-/// Counters for one HTTP request's upstream traffic.
-#[derive(Default)]
-pub struct UpstreamStats {
-    calls: AtomicU64,
-    batches: AtomicU64,
-    micros: AtomicU64,
-}
-
-impl UpstreamStats {
-    /// HTTP calls made to Bloc.
-    pub fn calls(&self) -> u64 {
-        self.calls.load(Ordering::Relaxed)
-    }
-    /// Batches the loader formed.
-    pub fn batches(&self) -> u64 {
-        self.batches.load(Ordering::Relaxed)
-    }
-    /// Summed duration of the calls to Bloc (concurrent calls add up).
-    pub fn upstream_time(&self) -> Duration {
-        Duration::from_micros(self.micros.load(Ordering::Relaxed))
-    }
-
-    async fn time<T>(&self, call: impl Future<Output = T>) -> T {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        let started = Instant::now();
-        let out = call.await;
-        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        self.micros.fetch_add(micros, Ordering::Relaxed);
-        out
-    }
-}
 
 /// Everything resolvers use to reach Bloc during one HTTP request.
 pub struct Upstream {
@@ -83,12 +49,12 @@ pub struct Upstream {
 
 impl Upstream {
     /// A fresh loader for one HTTP request.
-    pub fn new(client: BlocClient, concurrency: usize) -> Self {
+    pub fn new(gateway: Gateway, call: Call, concurrency: usize) -> Self {
         let loader = CustomerLoader {
-            client,
+            gateway,
+            call,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             memo: Mutex::default(),
-            stats: Arc::default(),
         };
         Self {
             // Zero delay: the batch closes when the resolvers that were ready have run,
@@ -99,9 +65,9 @@ impl Upstream {
         }
     }
 
-    /// Counters for the upstream calls this request made so far.
-    pub fn stats(&self) -> &UpstreamStats {
-        &self.loader.loader().stats
+    /// Counters for the upstream traffic of this request so far.
+    pub fn stats(&self) -> &RequestStats {
+        &self.loader.loader().call.stats
     }
 
     /// One customer by id, through the batching loader. When this request has already
@@ -121,20 +87,15 @@ impl Upstream {
     }
 
     /// The whole customer list, fetched at most once per request. Its records prime the
-    /// loader, so later lookups of those ids cost no upstream call.
+    /// loader, so later lookups of those ids cost nothing.
     pub(crate) async fn listing(&self) -> Listing {
         self.listing_started.store(true, Ordering::Release);
         self.listing
             .get_or_init(|| async {
                 let loader = self.loader.loader();
-                let list = loader.stats.time(loader.client.customers()).await?;
-                let customers: Vec<Arc<Customer>> =
-                    list.customers.into_iter().map(Arc::new).collect();
-                loader.prime(&customers);
-                Ok(Arc::new(ListSnapshot {
-                    customers,
-                    undecodable: list.undecodable,
-                }))
+                let list = loader.gateway.customers(&loader.call).await?;
+                loader.prime(&list.customers);
+                Ok(list)
             })
             .await
             .clone()
@@ -143,10 +104,10 @@ impl Upstream {
 
 /// The loader behind [`Upstream`]: one shared future per id.
 struct CustomerLoader {
-    client: BlocClient,
+    gateway: Gateway,
+    call: Call,
     permits: Arc<Semaphore>,
     memo: Mutex<HashMap<String, Shared<BoxFuture<'static, Lookup>>>>,
-    stats: Arc<UpstreamStats>,
 }
 
 impl CustomerLoader {
@@ -155,24 +116,23 @@ impl CustomerLoader {
         if let Some(existing) = memo.get(id) {
             return existing.clone();
         }
-        let (client, permits, stats) = (
-            self.client.clone(),
+        let (gateway, call, permits) = (
+            self.gateway.clone(),
+            self.call.clone(),
             self.permits.clone(),
-            self.stats.clone(),
         );
         let id_owned = id.to_owned();
-        let call = async move {
+        let lookup = async move {
             let _permit = permits
                 .acquire_owned()
                 .await
                 .expect("semaphore never closed");
-            let found = stats.time(client.customer(&id_owned)).await?;
-            Ok(found.map(Arc::new))
+            gateway.customer(&id_owned, &call).await
         }
         .boxed()
         .shared();
-        memo.insert(id.to_owned(), call.clone());
-        call
+        memo.insert(id.to_owned(), lookup.clone());
+        lookup
     }
 
     fn prime(&self, customers: &[Arc<Customer>]) {
@@ -190,10 +150,10 @@ impl Loader<String> for CustomerLoader {
     type Error = Infallible;
 
     async fn load(&self, ids: &[String]) -> Result<HashMap<String, Lookup>, Infallible> {
-        self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        self.call.stats.count_batch();
         let lookups = ids.iter().map(|id| {
-            let call = self.lookup(id);
-            async move { (id.clone(), call.await) }
+            let lookup = self.lookup(id);
+            async move { (id.clone(), lookup.await) }
         });
         Ok(join_all(lookups).await.into_iter().collect())
     }

@@ -134,7 +134,7 @@ fn upstream<'a>(ctx: &Context<'a>) -> Result<&'a Arc<Upstream>> {
 }
 
 /// Fetches the list once per request; records Bloc sent unreadably are reported once.
-async fn listing(ctx: &Context<'_>) -> Result<Arc<super::loaders::ListSnapshot>> {
+async fn listing(ctx: &Context<'_>) -> Result<Arc<crate::upstream::ListSnapshot>> {
     let listing = upstream(ctx)?
         .listing()
         .await

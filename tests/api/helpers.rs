@@ -8,7 +8,7 @@ use axum::{
 };
 use bloc_graphql::{
     auth::{AnonymousAccess, AuthConfig, Scopes},
-    config::{BlocConfig, Config, Exposure, Limits},
+    config::{BlocConfig, Config, Exposure, Limits, Resilience},
     server::{AppState, app},
 };
 use http_body_util::BodyExt;
@@ -45,6 +45,15 @@ pub fn config(api_url: Url) -> Config {
         },
         exposure: Exposure::default(),
         persisted: Default::default(),
+        // The plain facade: every lookup reaches the mock, nothing retried, cached, paced or
+        // cut off. The resilience tests switch each of these on.
+        resilience: Resilience {
+            rate_per_minute: 0,
+            cache_ttl: Duration::ZERO,
+            max_retries: 0,
+            breaker_threshold: 1_000,
+            ..Resilience::default()
+        },
         sandbox: false,
     }
 }

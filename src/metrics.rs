@@ -1,0 +1,167 @@
+//! Prometheus metrics, one registry per running app (so tests can read their own).
+
+use std::{collections::HashSet, sync::Mutex};
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+/// Distinct operation names kept as labels.
+pub const MAX_OPERATION_LABELS: usize = 100;
+
+/// Every metric the service exports at `/metrics`.
+pub struct Metrics {
+    registry: Registry,
+    /// Operation names seen so far; past [`MAX_OPERATION_LABELS`] new ones count as `other`.
+    operations: Mutex<HashSet<String>>,
+    /// GraphQL requests by operation name and outcome.
+    pub requests: IntCounterVec,
+    /// GraphQL request latency.
+    pub request_seconds: HistogramVec,
+    /// Upstream calls by endpoint and status (HTTP status, or `timeout`, `transport`...).
+    pub upstream_calls: IntCounterVec,
+    /// Upstream call latency by endpoint.
+    pub upstream_seconds: HistogramVec,
+    /// Lookups answered from the shared cache.
+    pub cache_hits: IntCounter,
+    /// Lookups the shared cache could not answer.
+    pub cache_misses: IntCounter,
+    /// Lookups that joined a call already in flight.
+    pub coalesced: IntCounter,
+    /// Calls that waited for the upstream rate limiter.
+    pub limiter_waits: IntCounter,
+    /// Calls refused because the rate limiter would not allow them before the deadline.
+    pub limiter_rejections: IntCounter,
+    /// Circuit state: 0 closed, 1 open, 2 half-open.
+    pub circuit_state: IntGauge,
+    /// Retried upstream calls.
+    pub retries: IntCounter,
+    /// Answers served stale from the cache while the circuit was open.
+    pub stale_served: IntCounter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric in a fresh registry.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str| {
+            let c = IntCounter::new(name, help).expect("valid metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
+            c
+        };
+        let counters = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
+            c
+        };
+        let histogram = |name: &str, help: &str, labels: &[&str]| {
+            let buckets = vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ];
+            let opts = HistogramOpts::new(name, help).buckets(buckets);
+            let h = HistogramVec::new(opts, labels).expect("valid metric");
+            registry
+                .register(Box::new(h.clone()))
+                .expect("unique metric");
+            h
+        };
+        let circuit_state = IntGauge::new(
+            "bloc_circuit_state",
+            "Circuit to Bloc: 0 closed, 1 open, 2 half-open",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(circuit_state.clone()))
+            .expect("unique metric");
+        Self {
+            requests: counters(
+                "graphql_requests_total",
+                "GraphQL requests by operation name and outcome",
+                &["operation", "outcome"],
+            ),
+            request_seconds: histogram(
+                "graphql_request_duration_seconds",
+                "GraphQL request latency",
+                &["outcome"],
+            ),
+            upstream_calls: counters(
+                "bloc_calls_total",
+                "Calls to Bloc by endpoint and status",
+                &["endpoint", "status"],
+            ),
+            upstream_seconds: histogram(
+                "bloc_call_duration_seconds",
+                "Latency of calls to Bloc",
+                &["endpoint"],
+            ),
+            cache_hits: counter("bloc_cache_hits_total", "Lookups answered from the cache"),
+            cache_misses: counter(
+                "bloc_cache_misses_total",
+                "Lookups the cache could not answer",
+            ),
+            coalesced: counter(
+                "bloc_coalesced_total",
+                "Lookups that joined a call in flight",
+            ),
+            limiter_waits: counter(
+                "bloc_rate_limiter_waits_total",
+                "Calls that waited for the upstream rate limiter",
+            ),
+            limiter_rejections: counter(
+                "bloc_rate_limiter_rejections_total",
+                "Calls refused because the budget would not allow them in time",
+            ),
+            circuit_state,
+            retries: counter("bloc_retries_total", "Retried calls to Bloc"),
+            stale_served: counter(
+                "bloc_stale_served_total",
+                "Answers served stale from the cache while the circuit was open",
+            ),
+            registry,
+            operations: Mutex::default(),
+        }
+    }
+
+    /// The `operation` label for a client-chosen name: `anonymous` without one, `invalid`
+    /// for names that are not GraphQL names (or too long), `other` once the label set is full,
+    /// so clients cannot blow up the metric's cardinality.
+    pub fn operation_label(&self, name: Option<&str>) -> String {
+        let Some(name) = name else {
+            return "anonymous".into();
+        };
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !name.as_bytes()[0].is_ascii_digit();
+        if !valid {
+            return "invalid".into();
+        }
+        let mut seen = self.operations.lock().expect("labels lock");
+        if seen.contains(name) || seen.len() < MAX_OPERATION_LABELS {
+            seen.insert(name.to_owned());
+            name.to_owned()
+        } else {
+            "other".into()
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding cannot fail");
+        String::from_utf8(out).expect("Prometheus text is UTF-8")
+    }
+}

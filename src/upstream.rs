@@ -1,0 +1,417 @@
+//! The way to Bloc for every request: a process-wide gateway in front of [`BlocClient`].
+//!
+//! It keeps the facade inside Bloc's request budget and steady when Bloc is not:
+//!
+//! - a shared cache of customer records and of the list (moka: bounded, TTL), keyed by the
+//!   resource; the list refreshes every record it returns; errors are never cached;
+//! - coalescing: concurrent requests for the same resource share one call in flight;
+//! - a process-wide token bucket for Bloc calls; a call that could not start before its
+//!   request's deadline fails at once with `UPSTREAM_RATE_LIMITED`;
+//! - retries for 5xx, 429, timeouts and broken connections, with exponential backoff and full
+//!   jitter, honouring `Retry-After`, within the request's deadline and a retry budget;
+//! - a circuit breaker; while it is open, cached records are served marked stale.
+//!
+//! There is one Bloc key per process, so the resource alone keys the cache.
+
+mod breaker;
+mod budget;
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+};
+
+use axum::http::HeaderValue;
+use futures::{
+    FutureExt,
+    future::{BoxFuture, Shared},
+};
+use governor::{
+    DefaultDirectRateLimiter, Quota, RateLimiter,
+    clock::{Clock, DefaultClock},
+};
+use moka::future::Cache;
+use tokio::time::{Duration, Instant};
+
+pub use self::breaker::Breaker;
+use self::budget::RetryBudget;
+use crate::{
+    bloc::{BlocClient, CallOptions, Customer, Error},
+    config::Resilience,
+    metrics::Metrics,
+};
+
+/// Every customer Bloc returned in one list call.
+pub struct ListSnapshot {
+    /// Readable records, in Bloc's order.
+    pub customers: Vec<Arc<Customer>>,
+    /// Records left out because they could not be read at all.
+    pub undecodable: usize,
+}
+
+/// Counters for one HTTP request's upstream traffic (the `extensions.upstream` trace).
+#[derive(Default)]
+pub struct RequestStats {
+    calls: AtomicU64,
+    batches: AtomicU64,
+    cache_hits: AtomicU64,
+    coalesced: AtomicU64,
+    micros: AtomicU64,
+    stale: AtomicBool,
+}
+
+impl RequestStats {
+    /// Calls this request made to Bloc (retries included).
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+    /// Batches the request's loader formed.
+    pub fn batches(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
+    }
+    /// Counts one loader batch.
+    pub fn count_batch(&self) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Lookups answered from the shared cache.
+    pub fn cache_hits(&self) -> u64 {
+        self.cache_hits.load(Ordering::Relaxed)
+    }
+    /// Lookups that joined another request's call in flight.
+    pub fn coalesced(&self) -> u64 {
+        self.coalesced.load(Ordering::Relaxed)
+    }
+    /// Summed duration of this request's calls to Bloc.
+    pub fn upstream_time(&self) -> Duration {
+        Duration::from_micros(self.micros.load(Ordering::Relaxed))
+    }
+    /// Whether any answer came stale from the cache (circuit open).
+    pub fn stale(&self) -> bool {
+        self.stale.load(Ordering::Relaxed)
+    }
+}
+
+/// What one HTTP request brings to each upstream lookup.
+#[derive(Clone)]
+pub struct Call {
+    /// No call starts after this, and the lookup gives up at it.
+    pub deadline: Instant,
+    /// `Cache-Control: no-cache`: skip cached answers (fresh ones still refresh the cache).
+    pub fresh: bool,
+    /// Sent upstream as `X-Request-Id`.
+    pub request_id: Option<HeaderValue>,
+    /// The request's counters.
+    pub stats: Arc<RequestStats>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Resource {
+    Customer(String),
+    List,
+}
+
+impl Resource {
+    fn endpoint(&self) -> &'static str {
+        match self {
+            Resource::Customer(_) => "GET /customers/{id}",
+            Resource::List => "GET /customers",
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Payload {
+    Customer(Option<Arc<Customer>>),
+    List(Arc<ListSnapshot>),
+}
+
+#[derive(Clone)]
+struct Entry {
+    payload: Payload,
+    at: Instant,
+}
+
+type Fetched = Result<Payload, Error>;
+
+/// The process-wide gateway. Cheap to clone.
+#[derive(Clone)]
+pub struct Gateway(Arc<Inner>);
+
+struct Inner {
+    client: BlocClient,
+    cache: Option<Cache<Resource, Entry>>,
+    fresh_for: Duration,
+    inflight: Mutex<HashMap<Resource, Shared<BoxFuture<'static, Fetched>>>>,
+    limiter: Option<DefaultDirectRateLimiter>,
+    breaker: Breaker,
+    budget: RetryBudget,
+    config: Resilience,
+    call_timeout: Duration,
+    metrics: Arc<Metrics>,
+}
+
+impl Gateway {
+    /// A gateway over `client` with the given resilience settings.
+    pub fn new(
+        client: BlocClient,
+        call_timeout: std::time::Duration,
+        config: &Resilience,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let cache = (!config.cache_ttl.is_zero()).then(|| {
+            Cache::builder()
+                .max_capacity(config.cache_capacity)
+                .weigher(|_, entry: &Entry| match &entry.payload {
+                    Payload::List(list) => u32::try_from(list.customers.len())
+                        .unwrap_or(u32::MAX)
+                        .max(1),
+                    Payload::Customer(_) => 1,
+                })
+                // Entries outlive their freshness so they can be served stale while the
+                // circuit is open.
+                .time_to_live(config.cache_ttl.max(config.stale_for))
+                .build()
+        });
+        let limiter = std::num::NonZeroU32::new(config.rate_per_minute).map(|rate| {
+            let burst = std::num::NonZeroU32::new(config.burst).unwrap_or(rate);
+            RateLimiter::direct(Quota::per_minute(rate).allow_burst(burst))
+        });
+        Self(Arc::new(Inner {
+            client,
+            cache,
+            fresh_for: config.cache_ttl,
+            inflight: Mutex::default(),
+            limiter,
+            breaker: Breaker::new(config.breaker_threshold, config.breaker_cool_down),
+            budget: RetryBudget::new(config.retry_budget_percent, 10),
+            config: config.clone(),
+            call_timeout,
+            metrics,
+        }))
+    }
+
+    /// Whether the circuit is open (calls to Bloc are paused).
+    pub fn circuit_open(&self) -> bool {
+        self.0.breaker.is_open()
+    }
+
+    /// One customer by id; `None` when Bloc does not know it.
+    pub async fn customer(&self, id: &str, call: &Call) -> Result<Option<Arc<Customer>>, Error> {
+        match self.get(Resource::Customer(id.to_owned()), call).await? {
+            Payload::Customer(found) => Ok(found),
+            Payload::List(_) => unreachable!("a customer resource holds a customer"),
+        }
+    }
+
+    /// Every customer.
+    pub async fn customers(&self, call: &Call) -> Result<Arc<ListSnapshot>, Error> {
+        match self.get(Resource::List, call).await? {
+            Payload::List(list) => Ok(list),
+            Payload::Customer(_) => unreachable!("the list resource holds a list"),
+        }
+    }
+
+    async fn get(&self, resource: Resource, call: &Call) -> Fetched {
+        let metrics = &self.0.metrics;
+        if let Some(cache) = &self.0.cache {
+            let cached = match call.fresh {
+                true => None,
+                false => cache.get(&resource).await,
+            };
+            if let Some(entry) = cached.filter(|e| e.at.elapsed() < self.0.fresh_for) {
+                metrics.cache_hits.inc();
+                call.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(entry.payload);
+            }
+            metrics.cache_misses.inc();
+        }
+        let shared = {
+            let mut inflight = self.0.inflight.lock().expect("inflight lock");
+            match inflight.get(&resource) {
+                Some(shared) => {
+                    metrics.coalesced.inc();
+                    call.stats.coalesced.fetch_add(1, Ordering::Relaxed);
+                    shared.clone()
+                }
+                None => {
+                    let fetch = self.clone().fetch(resource.clone(), call.clone());
+                    let shared = fetch.boxed().shared();
+                    inflight.insert(resource.clone(), shared.clone());
+                    shared
+                }
+            }
+        };
+        let result = tokio::time::timeout_at(call.deadline, shared)
+            .await
+            .unwrap_or(Err(Error::DeadlineExceeded));
+        match result {
+            Err(Error::CircuitOpen) => match self.stale(&resource).await {
+                Some(payload) => {
+                    metrics.stale_served.inc();
+                    call.stats.stale.store(true, Ordering::Relaxed);
+                    Ok(payload)
+                }
+                None => Err(Error::CircuitOpen),
+            },
+            other => other,
+        }
+    }
+
+    async fn stale(&self, resource: &Resource) -> Option<Payload> {
+        Some(self.0.cache.as_ref()?.get(resource).await?.payload)
+    }
+
+    /// The shared call: retries, then caches a success. Removes itself from the in-flight
+    /// map when done, whoever is still waiting for it.
+    async fn fetch(self, resource: Resource, call: Call) -> Fetched {
+        let result = self.with_retries(&resource, &call).await;
+        self.0
+            .inflight
+            .lock()
+            .expect("inflight lock")
+            .remove(&resource);
+        if let (Ok(payload), Some(cache)) = (&result, &self.0.cache) {
+            let at = Instant::now();
+            if let Payload::List(list) = payload {
+                for customer in &list.customers {
+                    let entry = Entry {
+                        payload: Payload::Customer(Some(customer.clone())),
+                        at,
+                    };
+                    cache
+                        .insert(Resource::Customer(customer.id.clone()), entry)
+                        .await;
+                }
+            }
+            let entry = Entry {
+                payload: payload.clone(),
+                at,
+            };
+            cache.insert(resource, entry).await;
+        }
+        result
+    }
+
+    async fn with_retries(&self, resource: &Resource, call: &Call) -> Fetched {
+        self.0.budget.deposit();
+        let mut retries = 0;
+        loop {
+            let result = self.attempt(resource, call).await;
+            let Err(error) = &result else {
+                return result;
+            };
+            if !error.is_retryable() || retries >= self.0.config.max_retries {
+                return result;
+            }
+            let backoff = error.retry_after().unwrap_or_else(|| {
+                full_jitter(retries, self.0.config.retry_base, self.0.config.retry_cap)
+            });
+            if Instant::now() + backoff >= call.deadline || !self.0.budget.withdraw() {
+                return result;
+            }
+            self.0.metrics.retries.inc();
+            tokio::time::sleep(backoff).await;
+            retries += 1;
+        }
+    }
+
+    async fn attempt(&self, resource: &Resource, call: &Call) -> Fetched {
+        let inner = &self.0;
+        if Instant::now() >= call.deadline {
+            return Err(Error::DeadlineExceeded);
+        }
+        if inner.breaker.permit() == breaker::Permit::Refuse {
+            return Err(Error::CircuitOpen);
+        }
+        self.wait_for_budget(call.deadline).await?;
+        let remaining = call.deadline.saturating_duration_since(Instant::now());
+        let options = CallOptions {
+            timeout: Some(remaining.min(inner.call_timeout)),
+            request_id: call.request_id.clone(),
+        };
+        call.stats.calls.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let result = match resource {
+            Resource::Customer(id) => inner
+                .client
+                .customer(id, &options)
+                .await
+                .map(|found| Payload::Customer(found.map(Arc::new))),
+            Resource::List => inner.client.customers(&options).await.map(|list| {
+                Payload::List(Arc::new(ListSnapshot {
+                    customers: list.customers.into_iter().map(Arc::new).collect(),
+                    undecodable: list.undecodable,
+                }))
+            }),
+        };
+        let elapsed = started.elapsed();
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        call.stats.micros.fetch_add(micros, Ordering::Relaxed);
+        let endpoint = resource.endpoint();
+        inner
+            .metrics
+            .upstream_calls
+            .with_label_values(&[endpoint, &status_label(&result)])
+            .inc();
+        inner
+            .metrics
+            .upstream_seconds
+            .with_label_values(&[endpoint])
+            .observe(elapsed.as_secs_f64());
+        inner
+            .breaker
+            .record(matches!(&result, Err(e) if e.is_outage()));
+        inner.metrics.circuit_state.set(inner.breaker.gauge());
+        result
+    }
+
+    /// Waits for the process-wide token bucket, unless that would pass the deadline.
+    async fn wait_for_budget(&self, deadline: Instant) -> Result<(), Error> {
+        let Some(limiter) = &self.0.limiter else {
+            return Ok(());
+        };
+        let clock = DefaultClock::default();
+        loop {
+            let Err(not_until) = limiter.check() else {
+                return Ok(());
+            };
+            let wait = not_until.wait_time_from(clock.now());
+            if Instant::now() + wait > deadline {
+                self.0.metrics.limiter_rejections.inc();
+                return Err(Error::BudgetExhausted { retry_after: wait });
+            }
+            self.0.metrics.limiter_waits.inc();
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// "Full jitter" backoff: a random wait between zero and `base * 2^retry`, capped.
+fn full_jitter(retry: u32, base: Duration, cap: Duration) -> Duration {
+    let ceiling = base.saturating_mul(1 << retry.min(16)).min(cap);
+    let mut bytes = [0u8; 8];
+    aws_lc_rs::rand::fill(&mut bytes).expect("the OS random source works");
+    let fraction = u64::from_le_bytes(bytes) as f64 / u64::MAX as f64;
+    ceiling.mul_f64(fraction)
+}
+
+fn status_label(result: &Fetched) -> String {
+    match result {
+        Ok(Payload::Customer(None)) => "404".into(),
+        Ok(_) => "200".into(),
+        Err(Error::Unauthorized { status } | Error::UnexpectedStatus { status }) => {
+            status.to_string()
+        }
+        Err(Error::ServerError { status, .. }) => status.to_string(),
+        Err(Error::RateLimited { .. }) => "429".into(),
+        Err(Error::Timeout) => "timeout".into(),
+        Err(Error::Transport { .. }) => "transport".into(),
+        Err(Error::Decode { .. } | Error::Unsuccessful) => "bad_response".into(),
+        Err(Error::CircuitOpen | Error::DeadlineExceeded | Error::BudgetExhausted { .. }) => {
+            "not_sent".into()
+        }
+    }
+}

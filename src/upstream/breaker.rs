@@ -1,0 +1,89 @@
+//! A circuit breaker for Bloc.
+//!
+//! Hand-written rather than taken from a crate: it is one small state machine, and it must
+//! use tokio's clock (so tests can pause time) and report its state to our metrics.
+
+use std::sync::Mutex;
+
+use tokio::time::{Duration, Instant};
+
+/// What the breaker says about making a call now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permit {
+    /// Go ahead.
+    Call,
+    /// Go ahead: this call is the probe that decides whether the circuit closes.
+    Probe,
+    /// Do not call: the circuit is open.
+    Refuse,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    Closed { failures: u32 },
+    Open { until: Instant },
+    HalfOpen { since: Instant },
+}
+
+/// Opens after `threshold` outages in a row; after `cool_down` lets one probe through, which
+/// closes it on success and reopens it on failure.
+pub struct Breaker {
+    state: Mutex<State>,
+    threshold: u32,
+    cool_down: Duration,
+}
+
+impl Breaker {
+    /// A closed breaker.
+    pub fn new(threshold: u32, cool_down: Duration) -> Self {
+        Self {
+            state: Mutex::new(State::Closed { failures: 0 }),
+            threshold: threshold.max(1),
+            cool_down,
+        }
+    }
+
+    /// Whether a call may be made now.
+    pub fn permit(&self) -> Permit {
+        let mut state = self.state.lock().expect("breaker lock");
+        let now = Instant::now();
+        match *state {
+            State::Closed { .. } => Permit::Call,
+            State::Open { until } if now < until => Permit::Refuse,
+            // A probe that never reported (its caller went away) must not wedge the breaker.
+            State::HalfOpen { since } if now < since + self.cool_down => Permit::Refuse,
+            State::Open { .. } | State::HalfOpen { .. } => {
+                *state = State::HalfOpen { since: now };
+                Permit::Probe
+            }
+        }
+    }
+
+    /// Records a call's outcome: `outage` for 5xx, timeouts and broken connections.
+    pub fn record(&self, outage: bool) {
+        let mut state = self.state.lock().expect("breaker lock");
+        *state = match (*state, outage) {
+            (_, false) => State::Closed { failures: 0 },
+            (State::Closed { failures }, true) if failures + 1 < self.threshold => State::Closed {
+                failures: failures + 1,
+            },
+            (_, true) => State::Open {
+                until: Instant::now() + self.cool_down,
+            },
+        };
+    }
+
+    /// 0 closed, 1 open, 2 half-open (the `bloc_circuit_state` gauge).
+    pub fn gauge(&self) -> i64 {
+        match *self.state.lock().expect("breaker lock") {
+            State::Closed { .. } => 0,
+            State::Open { .. } => 1,
+            State::HalfOpen { .. } => 2,
+        }
+    }
+
+    /// Whether calls are being refused now (for `/readyz`).
+    pub fn is_open(&self) -> bool {
+        matches!(*self.state.lock().expect("breaker lock"), State::Open { until } if Instant::now() < until)
+    }
+}

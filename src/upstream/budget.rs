@@ -1,0 +1,43 @@
+//! The retry budget: retries may add at most a fixed share of calls, so that during an
+//! outage retries cannot multiply the load on Bloc.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// Each first attempt deposits `ratio` of a retry; each retry withdraws a whole one. A small
+/// reserve lets a quiet service retry at all.
+pub struct RetryBudget {
+    /// Balance in hundredths of a retry.
+    balance: AtomicI64,
+    deposit: i64,
+    cap: i64,
+}
+
+impl RetryBudget {
+    /// Retries may be at most `percent` % of calls, plus a reserve of `reserve` retries.
+    pub fn new(percent: u8, reserve: u32) -> Self {
+        let reserve = i64::from(reserve) * 100;
+        Self {
+            balance: AtomicI64::new(reserve),
+            deposit: i64::from(percent.min(100)),
+            cap: reserve.max(100),
+        }
+    }
+
+    /// Called for every first attempt.
+    pub fn deposit(&self) {
+        let _ = self
+            .balance
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                Some((b + self.deposit).min(self.cap))
+            });
+    }
+
+    /// Takes one retry from the budget, if there is one.
+    pub fn withdraw(&self) -> bool {
+        self.balance
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                (b >= 100).then_some(b - 100)
+            })
+            .is_ok()
+    }
+}
