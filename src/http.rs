@@ -162,20 +162,21 @@ async fn run_single(
     queries_only: bool,
 ) -> Response {
     let started = Instant::now();
-    let names = [incoming.operation_name.clone()];
+    let given_name = incoming.operation_name.clone();
+    let checked = check(state, incoming, queries_only);
+    let names = [name_of(&checked).or(given_name)];
     let upstream = Arc::new(state.upstream(call_for(state, headers)));
-    let inner = single(
-        state,
-        headers,
-        principal,
-        media,
-        incoming,
-        queries_only,
-        &upstream,
-    );
-    let response = inner.await;
+    let response = single(state, headers, principal, media, checked, &upstream).await;
     log_request(state, principal, &names, &response, &upstream, started);
     response
+}
+
+/// The name of the operation that will run, as written in the document.
+fn name_of(checked: &Checked) -> Option<String> {
+    match checked {
+        Checked::Ready(prepared) => prepared.operation_name(),
+        _ => None,
+    }
 }
 
 async fn single(
@@ -183,12 +184,11 @@ async fn single(
     headers: &HeaderMap,
     principal: &Principal,
     media: MediaType,
-    incoming: Incoming,
-    queries_only: bool,
+    checked: Checked,
     upstream: &Arc<Upstream>,
 ) -> Response {
     let limits = &state.config().limits;
-    let prepared = match check(state, incoming, queries_only) {
+    let prepared = match checked {
         Checked::Ready(prepared) => prepared,
         Checked::Rejected(response) => return answer(media, &response),
         Checked::NotAQuery => {
@@ -253,27 +253,7 @@ async fn run_batch(
     operations: Vec<Incoming>,
 ) -> Response {
     let started = Instant::now();
-    let names: Vec<Option<String>> = operations
-        .iter()
-        .map(|o| o.operation_name.clone())
-        .collect();
-    // One loader for the whole batch: an id named by several operations is fetched once.
-    let upstream = Arc::new(state.upstream(call_for(state, headers)));
-    let response = batch(state, headers, principal, media, operations, &upstream).await;
-    log_request(state, principal, &names, &response, &upstream, started);
-    response
-}
-
-async fn batch(
-    state: &AppState,
-    headers: &HeaderMap,
-    principal: &Principal,
-    media: MediaType,
-    operations: Vec<Incoming>,
-    upstream: &Arc<Upstream>,
-) -> Response {
-    let limits = &state.config().limits;
-    let max = limits.max_batch;
+    let max = state.config().limits.max_batch;
     if operations.len() > max {
         let message = format!(
             "a batch may hold at most {max} operations; this one holds {}",
@@ -286,10 +266,32 @@ async fn batch(
             &message,
         );
     }
+    let mut names = Vec::with_capacity(operations.len());
     let checked: Vec<Checked> = operations
         .into_iter()
-        .map(|incoming| check(state, incoming, false))
+        .map(|incoming| {
+            let given_name = incoming.operation_name.clone();
+            let checked = check(state, incoming, false);
+            names.push(name_of(&checked).or(given_name));
+            checked
+        })
         .collect();
+    // One loader for the whole batch: an id named by several operations is fetched once.
+    let upstream = Arc::new(state.upstream(call_for(state, headers)));
+    let response = batch(state, headers, principal, media, checked, &upstream).await;
+    log_request(state, principal, &names, &response, &upstream, started);
+    response
+}
+
+async fn batch(
+    state: &AppState,
+    headers: &HeaderMap,
+    principal: &Principal,
+    media: MediaType,
+    checked: Vec<Checked>,
+    upstream: &Arc<Upstream>,
+) -> Response {
+    let limits = &state.config().limits;
     // Every id is an upstream call, so the id limit covers the whole batch, checked before
     // any operation runs.
     let ids: HashSet<&String> = checked
@@ -392,8 +394,12 @@ fn call_for(state: &AppState, headers: &HeaderMap) -> Call {
             .filter_map(|v| v.to_str().ok())
             .any(|v| v.to_ascii_lowercase().contains("no-cache"))
     };
+    // Upstream work stops a little before the request's deadline, so the partial answer
+    // (with its UPSTREAM_UNAVAILABLE errors) still reaches the client in time.
+    let budget = state.config().limits.request_timeout;
+    let margin = (budget / 10).min(std::time::Duration::from_millis(100));
     Call {
-        deadline: tokio::time::Instant::now() + state.config().limits.request_timeout,
+        deadline: tokio::time::Instant::now() + budget - margin,
         fresh: no_cache(header::CACHE_CONTROL) || no_cache(header::PRAGMA),
         request_id: headers.get(REQUEST_ID).cloned(),
         stats: Arc::default(),

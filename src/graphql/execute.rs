@@ -40,6 +40,20 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// The name of the operation that will run: as written in the document, else as given.
+    pub fn operation_name(&self) -> Option<String> {
+        document::selected(&self.doc, self.operation_name.as_deref())
+            .and(self.operation_name.clone())
+            .or_else(|| match &self.doc.operations {
+                async_graphql::parser::types::DocumentOperations::Multiple(ops)
+                    if ops.len() == 1 =>
+                {
+                    ops.keys().next().map(|name| name.to_string())
+                }
+                _ => None,
+            })
+    }
+
     /// The distinct customer ids the operation names as arguments.
     pub fn customer_ids(&self) -> &HashSet<String> {
         &self.customer_ids

@@ -87,3 +87,43 @@ impl Breaker {
         matches!(*self.state.lock().expect("breaker lock"), State::Open { until } if Instant::now() < until)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn opens_after_the_threshold_probes_after_the_cool_down_and_closes_on_success() {
+        let breaker = Breaker::new(3, Duration::from_secs(10));
+        breaker.record(true);
+        breaker.record(true);
+        assert_eq!(breaker.permit(), Permit::Call);
+        breaker.record(true);
+        assert_eq!((breaker.permit(), breaker.gauge()), (Permit::Refuse, 1));
+
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert_eq!(breaker.permit(), Permit::Probe);
+        assert_eq!(breaker.permit(), Permit::Refuse, "one probe at a time");
+        breaker.record(false);
+        assert_eq!((breaker.permit(), breaker.gauge()), (Permit::Call, 0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_probe_reopens_and_a_success_resets_the_count() {
+        let breaker = Breaker::new(2, Duration::from_secs(5));
+        breaker.record(true);
+        breaker.record(false);
+        breaker.record(true);
+        assert_eq!(
+            breaker.permit(),
+            Permit::Call,
+            "failures must be consecutive"
+        );
+        breaker.record(true);
+        assert!(breaker.is_open());
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(breaker.permit(), Permit::Probe);
+        breaker.record(true);
+        assert!(breaker.is_open());
+    }
+}

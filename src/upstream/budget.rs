@@ -41,3 +41,20 @@ impl RetryBudget {
             .is_ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RetryBudget;
+
+    #[test]
+    fn retries_are_capped_at_their_share_of_calls() {
+        let budget = RetryBudget::new(20, 2);
+        assert!(budget.withdraw() && budget.withdraw(), "the reserve");
+        assert!(!budget.withdraw());
+        for _ in 0..10 {
+            budget.deposit();
+        }
+        assert!(budget.withdraw() && budget.withdraw(), "20% of 10 calls");
+        assert!(!budget.withdraw());
+    }
+}

@@ -15,6 +15,7 @@ mod list;
 mod ordering;
 mod persisted;
 mod rate_limits;
+mod resilience;
 mod sandbox;
 mod schema_file;
 mod security;
