@@ -1,6 +1,6 @@
 //! Application state, the router, and the serve loop with graceful shutdown.
 
-use std::{sync::Arc, time::Duration};
+use std::{future::IntoFuture, sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -178,8 +178,10 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
     tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
 }
 
-/// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+/// Serves until SIGINT or SIGTERM, then stops accepting and lets in-flight requests finish
+/// for up to the grace period (the request deadline plus a second: no request runs longer).
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    let grace = state.config().limits.request_timeout + Duration::from_secs(1);
     // Full buckets of JWT subjects carry no information; drop them now and then.
     let janitor = {
         let state = state.clone();
@@ -191,9 +193,24 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
             }
         })
     };
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let (stopping, stop) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = stopping.send(true);
+    };
+    let server = axum::serve(listener, app(state)).with_graceful_shutdown(signal);
+    let mut stop = stop;
+    let overdue = async move {
+        let _ = stop.wait_for(|stopping| *stopping).await;
+        tokio::time::sleep(grace).await;
+    };
+    let served = tokio::select! {
+        served = server.into_future() => served,
+        () = overdue => {
+            tracing::warn!("grace period over: dropping requests still in flight");
+            Ok(())
+        }
+    };
     janitor.abort();
     served
 }

@@ -350,3 +350,82 @@ async fn the_sandbox_subcommand_serves_bloc_alone() {
     assert_eq!(anonymous.status(), 401);
     assert!(terminate(child).success());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_during_a_slow_request_lets_it_finish_and_logs_are_json_on_request() {
+    let bloc = MockServer::start().await;
+    let slow = wiremock::ResponseTemplate::new(200)
+        .set_body_json(crate::mocks::envelope(crate::mocks::customer(
+            &crate::mocks::id(1),
+        )))
+        .set_delay(Duration::from_millis(800));
+    Mock::given(method("GET"))
+        .respond_with(slow)
+        .mount(&bloc)
+        .await;
+    let mut cmd = command();
+    cmd.env("BLOC_SECRET_KEY", TEST_KEY)
+        .env("BLOC_API_URL", format!("{}/v1", bloc.uri()))
+        .args([
+            "--allow-anonymous",
+            "--log-format",
+            "json",
+            "--listen-addr",
+            "127.0.0.1:0",
+        ]);
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    let first = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let started: Value = serde_json::from_str(&first).expect("log lines are JSON");
+    let message = started["fields"]["message"].as_str().unwrap();
+    let at = message.find("http://").unwrap();
+    let url = message[at..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches("/graphql")
+        .to_owned();
+
+    let query = format!(
+        r#"query Slow {{ customer(id: "{}") {{ id }} }}"#,
+        crate::mocks::id(1)
+    );
+    let in_flight = tokio::spawn({
+        let url = url.clone();
+        async move { graphql(&url, &query).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let status = terminate(child);
+    let response = in_flight.await.unwrap();
+
+    assert!(status.success(), "exit {status:?}");
+    assert_eq!(
+        response["data"]["customer"]["id"],
+        crate::mocks::id(1),
+        "{response}"
+    );
+    let lines: Vec<Value> = rx
+        .try_iter()
+        .map(|l| serde_json::from_str(&l).expect("log lines are JSON"))
+        .collect();
+    let request = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "graphql request")
+        .expect("the request was logged");
+    assert_eq!(request["fields"]["operations"], r#"["Slow"]"#);
+    assert_eq!(
+        request["span"]["id"].as_str().map(str::len),
+        Some(32),
+        "{request}"
+    );
+}
