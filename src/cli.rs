@@ -89,6 +89,11 @@ pub struct Cli {
     #[command(flatten)]
     pub resilience: ResilienceArgs,
 
+    /// Export trace spans to this OTLP/HTTP traces URL, e.g. `http://127.0.0.1:4318/v1/traces`
+    /// (needs a build with `--features otel`).
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+
     /// Log format: `pretty` for people, `json` for log pipelines.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,

@@ -21,4 +21,5 @@ pub mod persisted;
 pub mod ratelimit;
 pub mod sandbox;
 pub mod server;
+pub mod telemetry;
 pub mod upstream;

@@ -1,29 +1,29 @@
 //! `bloc-graphql`: parse configuration, start logging, build the app, serve until stopped.
 
-use std::{io::IsTerminal, process::ExitCode};
+use std::process::ExitCode;
 
 use anyhow::Context;
 use bloc_graphql::{
     auth::{Scope, generate_key, sha256_hex},
-    cli::{Cli, ClientAddArgs, ClientCommand, Command, LogFormat, secret_key_from_env},
+    cli::{Cli, ClientAddArgs, ClientCommand, Command, secret_key_from_env},
     sandbox,
     server::{self, AppState},
+    telemetry,
 };
 use clap::Parser;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr);
-    match cli.log_format {
-        LogFormat::Json => logs.json().init(),
-        LogFormat::Pretty => logs.with_ansi(std::io::stderr().is_terminal()).init(),
-    }
+    let _telemetry = match telemetry::init(&cli.log, cli.log_format, cli.otlp_endpoint.as_deref()) {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -35,6 +35,7 @@ use governor::{
 };
 use moka::future::Cache;
 use tokio::time::{Duration, Instant};
+use tracing::Instrument;
 
 pub use self::breaker::Breaker;
 use self::budget::RetryBudget;
@@ -334,19 +335,25 @@ impl Gateway {
         };
         call.stats.calls.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let result = match resource {
-            Resource::Customer(id) => inner
-                .client
-                .customer(id, &options)
-                .await
-                .map(|found| Payload::Customer(found.map(Arc::new))),
-            Resource::List => inner.client.customers(&options).await.map(|list| {
-                Payload::List(Arc::new(ListSnapshot {
-                    customers: list.customers.into_iter().map(Arc::new).collect(),
-                    undecodable: list.undecodable,
-                }))
-            }),
-        };
+        // Endpoint template only: the id in the path is the client's input.
+        let span = tracing::info_span!("bloc_call", endpoint = resource.endpoint());
+        let result = async {
+            match resource {
+                Resource::Customer(id) => inner
+                    .client
+                    .customer(id, &options)
+                    .await
+                    .map(|found| Payload::Customer(found.map(Arc::new))),
+                Resource::List => inner.client.customers(&options).await.map(|list| {
+                    Payload::List(Arc::new(ListSnapshot {
+                        customers: list.customers.into_iter().map(Arc::new).collect(),
+                        undecodable: list.undecodable,
+                    }))
+                }),
+            }
+        }
+        .instrument(span)
+        .await;
         let elapsed = started.elapsed();
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         call.stats.micros.fetch_add(micros, Ordering::Relaxed);

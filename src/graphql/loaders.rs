@@ -27,6 +27,7 @@ use futures::{
     future::{BoxFuture, Shared, join_all},
 };
 use tokio::sync::{OnceCell, Semaphore};
+use tracing::Instrument;
 
 use crate::{
     bloc::{self, Customer},
@@ -155,6 +156,12 @@ impl Loader<String> for CustomerLoader {
             let lookup = self.lookup(id);
             async move { (id.clone(), lookup.await) }
         });
-        Ok(join_all(lookups).await.into_iter().collect())
+        // The span carries the batch size only: ids are the clients' input.
+        let span = tracing::info_span!("loader_batch", ids = ids.len());
+        Ok(join_all(lookups)
+            .instrument(span)
+            .await
+            .into_iter()
+            .collect())
     }
 }

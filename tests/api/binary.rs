@@ -429,3 +429,43 @@ async fn sigterm_during_a_slow_request_lets_it_finish_and_logs_are_json_on_reque
         "{request}"
     );
 }
+
+/// Runs only in builds with the `otel` feature (`.ci/run` runs it).
+#[cfg(feature = "otel")]
+#[tokio::test(flavor = "multi_thread")]
+async fn spans_are_exported_over_otlp_without_pii() {
+    let collector = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(200))
+        .mount(&collector)
+        .await;
+    let bloc = MockServer::start().await;
+    let record = crate::mocks::customer(VARIABLE_ID);
+    Mock::given(method("GET"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(crate::mocks::envelope(record)),
+        )
+        .mount(&bloc)
+        .await;
+    let mut cmd = command();
+    cmd.env("BLOC_SECRET_KEY", TEST_KEY)
+        .env("BLOC_API_URL", format!("{}/v1", bloc.uri()))
+        .args(["--allow-anonymous", "--listen-addr", "127.0.0.1:0"])
+        .args(["--otlp-endpoint", &format!("{}/v1/traces", collector.uri())]);
+    let (child, url, _) = start(cmd);
+
+    let query = format!(r#"{{ customer(id: "{VARIABLE_ID}") {{ name }} }}"#);
+    let response = graphql(&url, &query).await;
+    assert_eq!(response["data"]["customer"]["name"], "Adaeze Okafor");
+    assert!(terminate(child).success());
+
+    let exports = collector.received_requests().await.unwrap();
+    assert!(!exports.is_empty(), "no spans exported");
+    let body: Vec<u8> = exports.iter().flat_map(|r| r.body.clone()).collect();
+    let contains = |needle: &str| body.windows(needle.len()).any(|w| w == needle.as_bytes());
+    for span in ["request", "loader_batch", "bloc_call"] {
+        assert!(contains(span), "span {span} missing");
+    }
+    assert!(!contains(VARIABLE_ID), "a customer id reached the trace");
+    assert!(!contains("Adaeze"), "customer data reached the trace");
+}
