@@ -238,8 +238,15 @@ impl Gateway {
                     shared.clone()
                 }
                 None => {
-                    let fetch = self.clone().fetch(resource.clone(), call.clone());
-                    let shared = fetch.boxed().shared();
+                    // Spawned, so the call finishes (and leaves the in-flight map) even if
+                    // every request waiting for it goes away.
+                    let fetch = tokio::spawn(self.clone().fetch(resource.clone(), call.clone()));
+                    let joined = async move {
+                        fetch
+                            .await
+                            .unwrap_or(Err(Error::Transport { kind: "internal" }))
+                    };
+                    let shared = joined.boxed().shared();
                     inflight.insert(resource.clone(), shared.clone());
                     shared
                 }

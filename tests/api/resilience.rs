@@ -406,3 +406,25 @@ async fn metrics_reflect_what_happened() {
         assert!(text.contains(line), "{line} missing in\n{text}");
     }
 }
+
+#[tokio::test]
+async fn a_call_whose_client_went_away_still_completes_and_fills_the_cache() {
+    let app = spawn_app_with(|c| c.resilience = resilient()).await;
+    let slow = ResponseTemplate::new(200)
+        .set_body_json(list_envelope(json!([customer(&id(1))])))
+        .set_delay(Duration::from_millis(200));
+    Mock::given(path("/v1/customers"))
+        .respond_with(slow)
+        .expect(1)
+        .mount(&app.bloc)
+        .await;
+    let count = json!({ "query": "{ customer_count }" });
+
+    let abandoned = tokio::time::timeout(Duration::from_millis(50), app.post(&count, &[])).await;
+    assert!(abandoned.is_err(), "the first client gave up");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let later = app.traced(&count).await;
+
+    assert_eq!(later["data"]["customer_count"], 1);
+    assert_eq!(later["extensions"]["upstream"]["cache_hits"], 1, "{later}");
+}
