@@ -397,7 +397,7 @@ fn call_for(state: &AppState, headers: &HeaderMap) -> Call {
     // Upstream work stops a little before the request's deadline, so the partial answer
     // (with its UPSTREAM_UNAVAILABLE errors) still reaches the client in time.
     let budget = state.config().limits.request_timeout;
-    let margin = (budget / 10).min(std::time::Duration::from_millis(100));
+    let margin = (budget / 5).min(std::time::Duration::from_millis(250));
     Call {
         deadline: tokio::time::Instant::now() + budget - margin,
         fresh: no_cache(header::CACHE_CONTROL) || no_cache(header::PRAGMA),

@@ -136,7 +136,10 @@ async fn a_burst_never_exceeds_the_upstream_rate() {
         .iter()
         .filter(|r| codes(&r.json()) == ["UPSTREAM_RATE_LIMITED"])
         .count();
-    assert_eq!(limited + calls, 12, "every other lookup failed fast");
+    assert!(
+        limited >= 12 - allowed,
+        "the rest failed fast: {limited} rate-limited"
+    );
     assert!(elapsed < Duration::from_millis(1_500), "{elapsed:?}");
 }
 
@@ -207,8 +210,10 @@ async fn a_hanging_upstream_is_unavailable_within_the_deadline() {
     let started = Instant::now();
     let reply = app.post(&lookup(1), &[]).await;
 
+    // Upstream work stops 100 ms before the deadline, leaving room to answer; the slack
+    // below is for a loaded test machine, not for the service.
     assert!(
-        started.elapsed() < Duration::from_millis(500),
+        started.elapsed() < Duration::from_millis(600),
         "{:?}",
         started.elapsed()
     );
