@@ -4,6 +4,7 @@
 use std::{
     io::{BufRead, BufReader},
     process::{Child, Command, Stdio},
+    sync::mpsc::Receiver,
     time::Duration,
 };
 
@@ -33,25 +34,32 @@ fn command() -> Command {
     command
 }
 
-/// Starts the binary and waits for the log line that carries the listening URL.
-fn start(mut command: Command) -> (Child, String, Vec<String>) {
+/// Starts the binary and waits for the log line that carries the listening URL. Returns the
+/// child, the URL (without `/graphql`), and every stderr line so far and to come.
+fn start(mut command: Command) -> (Child, String, Receiver<String>) {
     let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut seen = Vec::new();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    let (replay, lines) = std::sync::mpsc::channel();
     let url = loop {
-        let line = lines
-            .next()
-            .expect("binary exited before listening")
-            .unwrap();
-        seen.push(line.clone());
+        let line = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("binary exited before listening");
+        replay.send(line.clone()).unwrap();
         if let Some(at) = line.find("http://") {
             let url: String = line[at..]
                 .chars()
-                .take_while(|c| !c.is_whitespace())
+                .take_while(|c| !c.is_whitespace() && *c != '"')
                 .collect();
             break url
                 .trim_end_matches('/')
@@ -59,9 +67,8 @@ fn start(mut command: Command) -> (Child, String, Vec<String>) {
                 .to_owned();
         }
     };
-    // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, url, seen)
+    std::thread::spawn(move || rx.iter().for_each(|line| drop(replay.send(line))));
+    (child, url, lines)
 }
 
 fn terminate(mut child: Child) -> std::process::ExitStatus {
@@ -203,9 +210,10 @@ async fn sandbox_mode_serves_graphiql_and_fake_customers_then_stops_cleanly() {
     cmd.args(["--sandbox", "--listen-addr", "127.0.0.1:0"]);
     let (child, url, lines) = start(cmd);
 
+    let startup: Vec<String> = lines.try_iter().collect();
     assert!(
-        lines.last().unwrap().contains("sandbox mode is on"),
-        "{lines:?}"
+        startup.last().unwrap().contains("sandbox mode is on"),
+        "{startup:?}"
     );
     let page = reqwest::Client::new()
         .get(format!("{url}/"))
@@ -234,31 +242,8 @@ async fn neither_the_key_nor_client_input_reaches_the_logs_even_at_trace_level()
     cmd.env("BLOC_SECRET_KEY", TEST_KEY)
         .env("BLOC_API_URL", format!("{}/v1", bloc.uri()))
         .env("RUST_LOG", "trace")
-        .arg("--allow-anonymous")
-        .stderr(Stdio::piped());
-    let mut child = cmd
-        .args(["--listen-addr", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let _ = tx.send(line.unwrap());
-        }
-    });
-    let url = loop {
-        let line = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        if let Some(at) = line.find("http://") {
-            break line[at..]
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .trim_end_matches("/graphql")
-                .to_owned();
-        }
-    };
+        .args(["--allow-anonymous", "--listen-addr", "127.0.0.1:0"]);
+    let (child, url, rx) = start(cmd);
 
     let response = graphql(
         &url,
@@ -327,7 +312,11 @@ async fn the_sandbox_subcommand_serves_bloc_alone() {
     let mut cmd = command();
     cmd.args(["sandbox", "--listen", "127.0.0.1:0"]);
     let (child, base, lines) = start(cmd);
-    assert!(base.ends_with("/v1"), "{lines:?}");
+    assert!(
+        base.ends_with("/v1"),
+        "{:?}",
+        lines.try_iter().collect::<Vec<_>>()
+    );
 
     let client = reqwest::Client::new();
     let list: Value = client
@@ -373,28 +362,9 @@ async fn sigterm_during_a_slow_request_lets_it_finish_and_logs_are_json_on_reque
             "--listen-addr",
             "127.0.0.1:0",
         ]);
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let _ = tx.send(line.unwrap());
-        }
-    });
-    let first = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    let started: Value = serde_json::from_str(&first).expect("log lines are JSON");
-    let message = started["fields"]["message"].as_str().unwrap();
-    let at = message.find("http://").unwrap();
-    let url = message[at..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .trim_end_matches("/graphql")
-        .to_owned();
+    let (child, url, rx) = start(cmd);
+    let first: Value = serde_json::from_str(&rx.recv().unwrap()).expect("log lines are JSON");
+    assert!(first["fields"]["message"].as_str().unwrap().contains(&url));
 
     let query = format!(
         r#"query Slow {{ customer(id: "{}") {{ id }} }}"#,
