@@ -273,6 +273,9 @@ pub struct SandboxArgs {
     /// Address the sandbox listens on; it serves Bloc's API under `/v1`.
     #[arg(long, env = "SANDBOX_LISTEN", default_value = "127.0.0.1:8081")]
     pub listen: SocketAddr,
+    /// Hold back every answer by this many milliseconds, to stand in for a distant Bloc.
+    #[arg(long, env = "SANDBOX_LATENCY_MS", default_value_t = 0)]
+    pub latency_ms: u64,
 }
 
 impl Cli {

@@ -38,7 +38,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         let listener = TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
-        let sandbox = sandbox::start(listener)?;
+        let latency = std::time::Duration::from_millis(args.latency_ms);
+        let sandbox = sandbox::start_with_latency(listener, latency)?;
         tracing::info!(
             "Bloc sandbox serving {} fake customers at {}",
             sandbox::CUSTOMER_COUNT,

@@ -1,6 +1,6 @@
 //! The sandbox's HTTP side: `GET /v1/customers` and `GET /v1/customers/{id}`.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use axum::{
     Json, Router,
@@ -18,12 +18,25 @@ use super::data;
 
 /// The sandbox routes, Bloc's base path `/v1` included.
 pub fn router() -> Router {
+    router_with_latency(Duration::ZERO)
+}
+
+/// The sandbox routes, each answer held back by `latency` (to stand in for a distant Bloc in
+/// benchmarks).
+pub fn router_with_latency(latency: Duration) -> Router {
+    let delay = move |request: Request, next: Next| async move {
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        next.run(request).await
+    };
     Router::new()
         .route("/v1/customers", get(list))
         .route("/v1/customers/{id}", get(one))
         .fallback(|| async { failure(StatusCode::NOT_FOUND, "route not found") })
         .layer(middleware::from_fn(bloc_headers))
         .layer(middleware::from_fn(require_bearer))
+        .layer(middleware::from_fn(delay))
 }
 
 /// A sandbox serving in the background.
@@ -43,10 +56,18 @@ impl Drop for RunningSandbox {
 
 /// Serves the sandbox on `listener` in a background task.
 pub fn start(listener: TcpListener) -> std::io::Result<RunningSandbox> {
+    start_with_latency(listener, Duration::ZERO)
+}
+
+/// Serves the sandbox with every answer held back by `latency`.
+pub fn start_with_latency(
+    listener: TcpListener,
+    latency: Duration,
+) -> std::io::Result<RunningSandbox> {
     let addr = listener.local_addr()?;
     let base_url = Url::parse(&format!("http://{addr}/v1")).expect("socket address forms a URL");
     let task = tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, router()).await {
+        if let Err(error) = axum::serve(listener, router_with_latency(latency)).await {
             tracing::error!(%error, "sandbox server stopped");
         }
     });

@@ -206,3 +206,16 @@ async fn readme_examples_run_against_the_sandbox() {
         .await;
     insta::assert_json_snapshot!("readme_aliased", aliased);
 }
+
+#[tokio::test]
+async fn the_sandbox_can_stand_in_for_a_distant_bloc() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sandbox =
+        sandbox::start_with_latency(listener, std::time::Duration::from_millis(150)).unwrap();
+
+    let started = std::time::Instant::now();
+    let (status, _) = get(format!("{}/customers", sandbox.base_url), Some("k")).await;
+
+    assert_eq!(status, StatusCode::OK);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+}
