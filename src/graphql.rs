@@ -17,7 +17,9 @@ use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 
 use crate::config::Exposure;
 
-pub use execute::{Checked, Operation, Policy, Prepared, Response, prepare, rejection, run};
+pub use execute::{
+    Checked, DocumentCache, Operation, Policy, Prepared, Response, prepare, rejection, run,
+};
 pub use loaders::Upstream;
 pub use query::Query;
 

@@ -17,7 +17,7 @@ use tower_http::{
 use crate::{
     bloc::{BlocClient, BuildError},
     config::Config,
-    graphql::{self, AppSchema, Policy, Upstream},
+    graphql::{self, AppSchema, DocumentCache, Policy, Upstream},
     http,
     metrics::Metrics,
     persisted::PersistedQueries,
@@ -58,6 +58,7 @@ impl AppState {
             persisted: PersistedQueries::new(&config.persisted),
             rate_limits: RateLimits::new(&config.auth),
             policy: Policy {
+                documents: DocumentCache::new(256),
                 limits: config.limits.operation.clone(),
                 introspection: config.exposure.introspection,
             },

@@ -1,6 +1,12 @@
 //! Running one GraphQL operation for the HTTP layer.
 
-use std::{collections::HashSet, sync::Arc};
+use std::{
+    collections::HashSet,
+    num::NonZeroUsize,
+    sync::{Arc, Mutex},
+};
+
+use lru::LruCache;
 
 use async_graphql::{
     ErrorExtensionValues, ServerError, Variables,
@@ -22,18 +28,52 @@ pub struct Operation {
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-/// What an operation is checked against before it runs.
+/// What an operation is checked against before it runs, and the parsed-document cache.
 pub struct Policy {
+    /// Parsed documents by query text, so a repeated query is not parsed again.
+    pub documents: DocumentCache,
     /// Size, depth, alias, root-field, complexity and id limits.
     pub limits: OperationLimits,
     /// Whether introspection is allowed.
     pub introspection: bool,
 }
 
+/// Longest query text the document cache keeps (its worst case stays a few MB).
+const MAX_CACHED_QUERY_BYTES: usize = 4 * 1024;
+
+/// A bounded LRU of parsed documents keyed by query text. Clients send the same few query
+/// texts over and over; parsing them was the largest cost per request. Parse errors are not
+/// cached.
+pub struct DocumentCache(Option<Mutex<LruCache<String, Arc<ExecutableDocument>>>>);
+
+impl DocumentCache {
+    /// A cache for `entries` documents (0: no cache).
+    pub fn new(entries: usize) -> Self {
+        Self(NonZeroUsize::new(entries).map(|n| Mutex::new(LruCache::new(n))))
+    }
+
+    fn parse(&self, query: &str) -> Result<Arc<ExecutableDocument>, ServerError> {
+        let cache = match &self.0 {
+            // Large documents are rare and would crowd out the common ones.
+            Some(cache) if query.len() <= MAX_CACHED_QUERY_BYTES => cache,
+            _ => return Ok(Arc::new(async_graphql::parser::parse_query(query)?)),
+        };
+        if let Some(doc) = cache.lock().expect("document cache lock").get(query) {
+            return Ok(doc.clone());
+        }
+        let doc = Arc::new(async_graphql::parser::parse_query(query)?);
+        cache
+            .lock()
+            .expect("document cache lock")
+            .put(query.to_owned(), doc.clone());
+        Ok(doc)
+    }
+}
+
 /// An operation that passed its checks and is ready to run.
 pub struct Prepared {
     request: async_graphql::Request,
-    doc: ExecutableDocument,
+    doc: Arc<ExecutableDocument>,
     variables: Variables,
     operation_name: Option<String>,
     customer_ids: HashSet<String>,
@@ -131,12 +171,8 @@ pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Che
     let variables = Variables::from_json(serde_json::Value::Object(
         operation.variables.unwrap_or_default(),
     ));
-    let mut request = async_graphql::Request::new(operation.query).variables(variables.clone());
-    if let Some(name) = &operation.operation_name {
-        request = request.operation_name(name);
-    }
-    let doc = match request.parsed_query() {
-        Ok(doc) => doc.clone(),
+    let doc = match policy.documents.parse(&operation.query) {
+        Ok(doc) => doc,
         Err(error) => {
             return Checked::Rejected(Box::new(request_error(
                 vec![error],
@@ -154,6 +190,11 @@ pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Che
             Err(e) => return rejected(e.code, e.message),
         }
     }
+    let mut request = async_graphql::Request::new(operation.query).variables(variables.clone());
+    if let Some(name) = &operation.operation_name {
+        request = request.operation_name(name);
+    }
+    request.set_parsed_query(ExecutableDocument::clone(&doc));
     Checked::Ready(Box::new(Prepared {
         request,
         doc,
@@ -222,5 +263,34 @@ fn request_error(mut errors: Vec<ServerError>, default_code: &'static str) -> Re
     Response {
         inner: async_graphql::Response::from_errors(errors),
         request_error: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::{DocumentCache, MAX_CACHED_QUERY_BYTES};
+
+    #[test]
+    fn a_repeated_query_is_parsed_once_and_errors_and_big_documents_are_not_kept() {
+        let cache = DocumentCache::new(2);
+        let first = cache.parse("{ customer_count }").unwrap();
+        let again = cache.parse("{ customer_count }").unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+
+        assert!(cache.parse("{ customer(").is_err());
+        assert!(
+            cache.parse("{ customer(").is_err(),
+            "errors are parsed again, not cached"
+        );
+
+        let big = format!(
+            "{{ customer_count }} #{}",
+            "x".repeat(MAX_CACHED_QUERY_BYTES)
+        );
+        let one = cache.parse(&big).unwrap();
+        let two = cache.parse(&big).unwrap();
+        assert!(!Arc::ptr_eq(&one, &two));
     }
 }
