@@ -12,7 +12,7 @@ mod scopes;
 
 use axum::http::{HeaderMap, header};
 
-pub use clients::{ClientEntry, KEY_PREFIX, generate_key, load_clients, sha256_hex};
+pub use clients::{ClientEntry, KEY_PREFIX, generate_key, load_clients, random_hex, sha256_hex};
 pub use jwt::{JwtConfig, JwtVerifier};
 pub use scopes::{Scope, Scopes};
 

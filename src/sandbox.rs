@@ -9,7 +9,7 @@ mod data;
 mod server;
 
 pub use data::{CUSTOMER_COUNT, customers};
-pub use server::{RunningSandbox, router, router_with_latency, start, start_with_latency};
+pub use server::{RunningSandbox, router_with_latency, start, start_with_latency};
 
 /// The key the facade sends to its own sandbox. Fake, like everything here.
 pub const SANDBOX_KEY: &str = "sk_test_000000000000000000000000sandbox0000000000000000";

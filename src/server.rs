@@ -15,6 +15,7 @@ use tower_http::{
 };
 
 use crate::{
+    auth::random_hex,
     bloc::{BlocClient, BuildError},
     config::Config,
     graphql::{self, AppSchema, DocumentCache, Policy, Upstream},
@@ -137,12 +138,7 @@ async fn request_id(
     });
     let id = match given {
         Some(id) => id.clone(),
-        None => {
-            let mut bytes = [0u8; 16];
-            aws_lc_rs::rand::fill(&mut bytes).expect("the OS random source works");
-            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-            HeaderValue::from_str(&hex).expect("hex is a valid header value")
-        }
+        None => HeaderValue::from_str(&random_hex(16)).expect("hex is a valid header value"),
     };
     request.headers_mut().insert(http::REQUEST_ID, id.clone());
     let mut response = next.run(request).await;

@@ -37,7 +37,7 @@ use moka::future::Cache;
 use tokio::time::{Duration, Instant};
 use tracing::Instrument;
 
-pub use self::breaker::Breaker;
+use self::breaker::Breaker;
 use self::budget::RetryBudget;
 use crate::{
     bloc::{BlocClient, CallOptions, Customer, Error},

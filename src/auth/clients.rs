@@ -87,9 +87,14 @@ pub(super) fn find(clients: &[ClientEntry], key: &str) -> Option<Principal> {
 
 /// A new random key: `bgq_` and 64 hex digits (256 bits from the OS's CSPRNG).
 pub fn generate_key() -> String {
-    let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).expect("the OS random source works");
-    format!("{KEY_PREFIX}{}", hex(&bytes))
+    format!("{KEY_PREFIX}{}", random_hex(32))
+}
+
+/// `bytes` random bytes from the OS's CSPRNG, as lowercase hex.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    aws_lc_rs::rand::fill(&mut buffer).expect("the OS random source works");
+    hex(&buffer)
 }
 
 /// SHA-256 of `text` as lowercase hex, as the clients file stores keys.

@@ -16,13 +16,8 @@ use url::Url;
 
 use super::data;
 
-/// The sandbox routes, Bloc's base path `/v1` included.
-pub fn router() -> Router {
-    router_with_latency(Duration::ZERO)
-}
-
-/// The sandbox routes, each answer held back by `latency` (to stand in for a distant Bloc in
-/// benchmarks).
+/// The sandbox routes, Bloc's base path `/v1` included, each answer held back by `latency`
+/// (zero normally; more to stand in for a distant Bloc in benchmarks).
 pub fn router_with_latency(latency: Duration) -> Router {
     let delay = move |request: Request, next: Next| async move {
         if !latency.is_zero() {

@@ -169,11 +169,8 @@ pub fn client_entry(
     scopes: Scopes,
     rate_per_minute: Option<u32>,
 ) -> bloc_graphql::auth::ClientEntry {
-    let hex = bloc_graphql::auth::sha256_hex(key);
-    let mut key_sha256 = [0u8; 32];
-    for (i, byte) in key_sha256.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
-    }
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_bytes());
+    let key_sha256: [u8; 32] = digest.as_ref().try_into().unwrap();
     bloc_graphql::auth::ClientEntry {
         id: id.into(),
         key_sha256,
