@@ -89,6 +89,24 @@ impl AuthConfig {
         !self.clients.is_empty() || self.jwt.is_some() || self.anonymous.is_some()
     }
 
+    /// Which ways in are configured, for the startup banner (counts and scopes, no keys).
+    pub fn summary(&self) -> String {
+        let mut ways = Vec::new();
+        if !self.clients.is_empty() {
+            ways.push(format!("{} API-key clients", self.clients.len()));
+        }
+        if self.jwt.is_some() {
+            ways.push("JWTs".to_owned());
+        }
+        if let Some(anonymous) = &self.anonymous {
+            ways.push(format!("anonymous with {:?}", anonymous.scopes));
+        }
+        if ways.is_empty() {
+            ways.push("none".to_owned());
+        }
+        ways.join(", ")
+    }
+
     /// Authenticates a request from its headers.
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
         let mut values = headers.get_all(header::AUTHORIZATION).iter();

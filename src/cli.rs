@@ -1,6 +1,10 @@
 //! Command line and environment, parsed by clap into a [`Config`].
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    path::PathBuf,
+    time::Duration,
+};
 
 use axum::http::HeaderValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -245,6 +249,24 @@ pub enum Command {
     /// Manage API-key clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Check the configuration and prove the Bloc key works with one upstream call, then
+    /// print a verdict (exit 0: ready; 1: Bloc refused the key or could not be reached;
+    /// 2: the configuration is invalid). For deploy pipelines.
+    Check,
+    /// Ask a running facade's `/healthz` (exit 0 when it answers 200, else 1). For container
+    /// health checks, where the image has no curl.
+    Healthcheck(HealthcheckArgs),
+}
+
+/// Options of `bloc-graphql healthcheck`.
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// URL to ask; by default `/healthz` on the loopback address of `--listen-addr`'s port.
+    #[arg(long)]
+    pub url: Option<Url>,
+    /// Give up after this many milliseconds.
+    #[arg(long, default_value_t = 2_000)]
+    pub timeout_ms: u64,
 }
 
 /// `bloc-graphql client ...`
@@ -265,6 +287,23 @@ pub struct ClientAddArgs {
     /// The client's rate limit in requests per minute.
     #[arg(long, value_name = "PER_MINUTE")]
     pub rate: Option<PerMinute>,
+}
+
+impl HealthcheckArgs {
+    /// The URL to ask: `--url`, else `/healthz` at the listen address, a wildcard address
+    /// (`0.0.0.0`, `::`, as in containers) being reached on loopback.
+    pub fn target(&self, listen: SocketAddr) -> String {
+        if let Some(url) = &self.url {
+            return url.to_string();
+        }
+        let host = match listen.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => Ipv4Addr::LOCALHOST.to_string(),
+            IpAddr::V4(ip) => ip.to_string(),
+            IpAddr::V6(ip) if ip.is_unspecified() => format!("[{}]", Ipv6Addr::LOCALHOST),
+            IpAddr::V6(ip) => format!("[{ip}]"),
+        };
+        format!("http://{host}:{}/healthz", listen.port())
+    }
 }
 
 /// Options of `bloc-graphql sandbox`.
@@ -423,4 +462,31 @@ pub fn secret_key_from_env() -> Option<SecretString> {
         .ok()
         .filter(|key| !key.trim().is_empty())
         .map(SecretString::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(listen: &str, url: Option<&str>) -> String {
+        let args = HealthcheckArgs {
+            url: url.map(|u| u.parse().unwrap()),
+            timeout_ms: 1,
+        };
+        args.target(listen.parse().unwrap())
+    }
+
+    #[test]
+    fn the_healthcheck_reaches_a_wildcard_listen_address_on_loopback() {
+        assert_eq!(
+            target("0.0.0.0:8080", None),
+            "http://127.0.0.1:8080/healthz"
+        );
+        assert_eq!(target("[::]:9000", None), "http://[::1]:9000/healthz");
+        assert_eq!(target("10.1.2.3:81", None), "http://10.1.2.3:81/healthz");
+        assert_eq!(
+            target("0.0.0.0:8080", Some("http://127.0.0.1:1/live")),
+            "http://127.0.0.1:1/live"
+        );
+    }
 }

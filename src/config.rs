@@ -6,7 +6,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use axum::http::HeaderValue;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::{auth::AuthConfig, persisted::PersistedConfig};
@@ -30,6 +30,70 @@ pub struct Config {
     pub resilience: Resilience,
     /// True when the upstream is the built-in sandbox (fake data).
     pub sandbox: bool,
+}
+
+impl Config {
+    /// The kind of Bloc key configured, told from its prefix alone (the key is never shown).
+    pub fn key_kind(&self) -> &'static str {
+        let key = self.bloc.secret_key.expose_secret();
+        if self.sandbox {
+            "sandbox key"
+        } else if key.starts_with("sk_test_") {
+            "test key"
+        } else if key.starts_with("sk_live_") {
+            "live key"
+        } else {
+            "key of unknown kind (expected sk_test_ or sk_live_)"
+        }
+    }
+
+    /// What the service says when it starts, one log line each: version, where it listens,
+    /// mode, clients and the limits in force. Holds no secret: the key appears only as its
+    /// kind.
+    pub fn banner(&self, addr: SocketAddr) -> Vec<String> {
+        let mode = if self.sandbox {
+            "sandbox (fake customers, no Bloc account needed)".to_owned()
+        } else {
+            format!(
+                "live, Bloc at {} with a {}",
+                self.bloc.api_url,
+                self.key_kind()
+            )
+        };
+        let l = &self.limits;
+        let o = &l.operation;
+        let r = &self.resilience;
+        let upstream_rate = match r.rate_per_minute {
+            0 => "unlimited".to_owned(),
+            n => format!("{n}/min"),
+        };
+        vec![
+            format!(
+                "bloc-graphql {} serving GraphQL at http://{addr}/graphql",
+                env!("CARGO_PKG_VERSION")
+            ),
+            format!("graphiql: http://{addr}/"),
+            format!("mode: {mode}"),
+            format!("clients: {}", self.auth.summary()),
+            format!(
+                "limits: deadline {} ms, body {} B, batch {}, depth {}, aliases {}, \
+                 complexity {}, customer ids {}",
+                l.request_timeout.as_millis(),
+                l.body_limit,
+                l.max_batch,
+                o.max_depth,
+                o.max_aliases,
+                o.max_complexity,
+                o.max_customer_ids,
+            ),
+            format!(
+                "upstream: rate {upstream_rate}, cache {} ms, {} retries, breaker after {} outages",
+                r.cache_ttl.as_millis(),
+                r.max_retries,
+                r.breaker_threshold,
+            ),
+        ]
+    }
 }
 
 /// How the facade protects Bloc's budget and copes with Bloc's failures.

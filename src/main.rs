@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use bloc_graphql::{
     auth::{Scope, generate_key, sha256_hex},
-    cli::{Cli, ClientAddArgs, ClientCommand, Command, secret_key_from_env},
+    bloc::{BlocClient, CallOptions, Error as BlocError},
+    cli::{Cli, ClientAddArgs, ClientCommand, Command, HealthcheckArgs, secret_key_from_env},
+    config::Config,
     sandbox,
     server::{self, AppState},
     telemetry,
@@ -24,6 +26,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    match &cli.command {
+        Some(Command::Healthcheck(args)) => return healthcheck(args, cli.listen_addr).await,
+        Some(Command::Check) => return check(&cli).await,
+        _ => {}
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -54,34 +61,123 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 
     // The sandbox must outlive the server, so it is held here.
-    let (config, _sandbox) = if cli.sandbox {
+    let (config, _sandbox) = configure(&cli).await?;
+    let listener = TcpListener::bind(config.listen_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
+    let addr = listener.local_addr()?;
+    for line in config.banner(addr) {
+        tracing::info!("{line}");
+    }
+    let state = AppState::new(config)?;
+    server::serve(listener, state).await?;
+    Ok(())
+}
+
+/// The facade's configuration, with the built-in sandbox started when asked for (the caller
+/// keeps it alive as long as the configuration is used).
+async fn configure(cli: &Cli) -> anyhow::Result<(Config, Option<sandbox::RunningSandbox>)> {
+    if cli.sandbox {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let sandbox = sandbox::start(listener)?;
         let key = SecretString::from(sandbox::SANDBOX_KEY);
         let config = cli.config(sandbox.base_url.clone(), key);
-        (config.map_err(anyhow::Error::msg)?, Some(sandbox))
+        Ok((config.map_err(anyhow::Error::msg)?, Some(sandbox)))
     } else {
         let key = secret_key_from_env().context(
             "no Bloc secret key: set BLOC_SECRET_KEY, or pass --sandbox to try the built-in sandbox",
         )?;
         let config = cli.config(cli.bloc_api_url.clone(), key);
-        (config.map_err(anyhow::Error::msg)?, None)
-    };
-
-    let listener = TcpListener::bind(config.listen_addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
-    let addr = listener.local_addr()?;
-    if config.sandbox {
-        tracing::info!(
-            "sandbox mode is on (fake customers, anonymous access with every scope, no Bloc account needed): open http://{addr}/ for GraphiQL"
-        );
-    } else {
-        tracing::info!("serving GraphQL at http://{addr}/graphql (GraphiQL at http://{addr}/)");
+        Ok((config.map_err(anyhow::Error::msg)?, None))
     }
-    let state = AppState::new(config)?;
-    server::serve(listener, state).await?;
-    Ok(())
+}
+
+/// An id no customer has: asking for it proves the key without reading anyone's data.
+const PROBE_ID: &str = "bloc-graphql-check";
+
+/// `bloc-graphql check`: builds the whole configuration as the server would, then makes one
+/// Bloc call (`GET /customers/{PROBE_ID}`, which reads no customer) and prints a verdict.
+async fn check(cli: &Cli) -> ExitCode {
+    let (config, _sandbox) = match configure(cli).await {
+        Ok(configured) => configured,
+        Err(error) => {
+            println!("configuration: INVALID: {error:#}");
+            println!("verdict: not ready");
+            return ExitCode::from(2);
+        }
+    };
+    // Everything the server would build at start-up, built the same way.
+    let state = match AppState::new(config) {
+        Ok(state) => state,
+        Err(error) => {
+            println!("configuration: INVALID: {error}");
+            println!("verdict: not ready");
+            return ExitCode::from(2);
+        }
+    };
+    let config = state.config();
+    let mode = if config.sandbox { "sandbox" } else { "live" };
+    println!(
+        "configuration: ok ({mode}, Bloc at {}, {})",
+        config.bloc.api_url,
+        config.key_kind()
+    );
+    let client = match BlocClient::new(&config.bloc) {
+        Ok(client) => client,
+        Err(error) => {
+            println!("configuration: INVALID: {error}");
+            println!("verdict: not ready");
+            return ExitCode::from(2);
+        }
+    };
+    let options = CallOptions {
+        timeout: Some(config.bloc.call_timeout),
+        request_id: None,
+    };
+    let started = std::time::Instant::now();
+    let outcome = client.customer(PROBE_ID, &options).await;
+    let millis = started.elapsed().as_millis();
+    match outcome {
+        Ok(_) => {
+            println!("bloc: key accepted ({millis} ms)");
+            println!("verdict: ready");
+            ExitCode::SUCCESS
+        }
+        Err(error @ BlocError::Unauthorized { .. }) => {
+            println!("bloc: KEY REFUSED: {error}");
+            println!("verdict: not ready");
+            ExitCode::from(1)
+        }
+        Err(error) => {
+            println!("bloc: NOT REACHABLE: {error} ({millis} ms)");
+            println!("verdict: not ready");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `bloc-graphql healthcheck`: exit 0 when `/healthz` answers 200.
+async fn healthcheck(args: &HealthcheckArgs, listen: std::net::SocketAddr) -> ExitCode {
+    let url = args.target(listen);
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(args.timeout_ms))
+        .no_proxy()
+        .build();
+    let answer = match client {
+        Ok(client) => client.get(&url).send().await,
+        Err(error) => Err(error),
+    };
+    match answer {
+        Ok(response) if response.status().is_success() => ExitCode::SUCCESS,
+        Ok(response) => {
+            eprintln!("unhealthy: {url} answered {}", response.status());
+            ExitCode::from(1)
+        }
+        Err(error) => {
+            eprintln!("unhealthy: {url}: {}", error.without_url());
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// Prints a new key once, and the clients-file entry holding only its hash.

@@ -86,6 +86,19 @@ fn terminate(mut child: Child) -> std::process::ExitStatus {
     panic!("did not stop within 5 s of SIGTERM");
 }
 
+/// The start-up banner: log lines up to and including its last one (`upstream: ...`).
+fn banner(lines: &Receiver<String>) -> String {
+    let mut banner = Vec::new();
+    while let Ok(line) = lines.recv_timeout(Duration::from_secs(5)) {
+        let last = line.contains("upstream: rate");
+        banner.push(line);
+        if last {
+            break;
+        }
+    }
+    banner.join("\n")
+}
+
 async fn graphql(url: &str, query: &str) -> Value {
     reqwest::Client::new()
         .post(format!("{url}/graphql"))
@@ -210,11 +223,15 @@ async fn sandbox_mode_serves_graphiql_and_fake_customers_then_stops_cleanly() {
     cmd.args(["--sandbox", "--listen-addr", "127.0.0.1:0"]);
     let (child, url, lines) = start(cmd);
 
-    let startup: Vec<String> = lines.try_iter().collect();
-    assert!(
-        startup.last().unwrap().contains("sandbox mode is on"),
-        "{startup:?}"
+    let startup = banner(&lines);
+    let version = concat!(
+        "bloc-graphql ",
+        env!("CARGO_PKG_VERSION"),
+        " serving GraphQL at"
     );
+    for expected in [version, "mode: sandbox", "limits: deadline 10000 ms"] {
+        assert!(startup.contains(expected), "{expected} not in:\n{startup}");
+    }
     let page = reqwest::Client::new()
         .get(format!("{url}/"))
         .header("accept", "text/html")
@@ -438,4 +455,121 @@ async fn spans_are_exported_over_otlp_without_pii() {
     }
     assert!(!contains(VARIABLE_ID), "a customer id reached the trace");
     assert!(!contains("Adaeze"), "customer data reached the trace");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_startup_banner_tells_a_test_key_from_a_live_one_without_showing_it() {
+    let bloc = MockServer::start().await;
+    for (key, kind) in [(TEST_KEY, "with a test key"), (LIVE_KEY, "with a live key")] {
+        let mut cmd = command();
+        cmd.env("BLOC_SECRET_KEY", key)
+            .env("BLOC_API_URL", format!("{}/v1", bloc.uri()))
+            .args(["--allow-anonymous", "--listen-addr", "127.0.0.1:0"]);
+        let (child, url, lines) = start(cmd);
+        let logs = banner(&lines);
+        // Once it answers, its SIGTERM handler is in place.
+        let health = reqwest::get(format!("{url}/healthz")).await.unwrap();
+        assert_eq!(health.status(), 200);
+        assert!(terminate(child).success());
+
+        assert!(logs.contains("mode: live, Bloc at"), "{logs}");
+        assert!(logs.contains(kind), "{kind} not in:\n{logs}");
+        assert!(!logs.contains(&key[8..]), "the key leaked:\n{logs}");
+    }
+}
+
+const LIVE_KEY: &str = "sk_live_0123456789abcdef0123456789abcdef";
+
+/// Runs `bloc-graphql check` against `bloc` with `key`: exit code and stdout.
+fn check(bloc: &str, key: Option<&str>) -> (Option<i32>, String) {
+    let mut cmd = command();
+    cmd.env("BLOC_API_URL", format!("{bloc}/v1"))
+        .args(["--allow-anonymous", "check"]);
+    if let Some(key) = key {
+        cmd.env("BLOC_SECRET_KEY", key);
+    }
+    let output = cmd.output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    (output.status.code(), stdout)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_proves_the_key_with_one_call_that_reads_no_customer() {
+    let bloc = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(bloc_error(404, "customer not found"))
+        .mount(&bloc)
+        .await;
+
+    let (code, stdout) = check(&bloc.uri(), Some(LIVE_KEY));
+
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("live key") && stdout.contains("key accepted"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("verdict: ready\n"), "{stdout}");
+    let requests = bloc.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].url.path(), "/v1/customers/bloc-graphql-check");
+    assert!(!stdout.contains(&LIVE_KEY[8..]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_fails_clearly_when_bloc_refuses_the_key_or_cannot_be_reached() {
+    let bloc = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(bloc_error(401, "invalid key"))
+        .mount(&bloc)
+        .await;
+
+    let (refused, refused_out) = check(&bloc.uri(), Some(LIVE_KEY));
+    // Port 9 (discard) on loopback: nothing listens there.
+    let (unreachable, unreachable_out) = check("http://127.0.0.1:9", Some(TEST_KEY));
+    let (unconfigured, unconfigured_out) = check(&bloc.uri(), None);
+
+    assert_eq!(refused, Some(1), "{refused_out}");
+    assert!(refused_out.contains("KEY REFUSED"), "{refused_out}");
+    assert_eq!(unreachable, Some(1), "{unreachable_out}");
+    assert!(
+        unreachable_out.contains("NOT REACHABLE"),
+        "{unreachable_out}"
+    );
+    assert_eq!(unconfigured, Some(2), "{unconfigured_out}");
+    assert!(
+        unconfigured_out.contains("BLOC_SECRET_KEY"),
+        "{unconfigured_out}"
+    );
+    for out in [&refused_out, &unreachable_out, &unconfigured_out] {
+        assert!(out.ends_with("verdict: not ready\n"), "{out}");
+        assert!(!out.contains(&LIVE_KEY[8..]) && !out.contains(&TEST_KEY[8..]));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthcheck_exits_zero_only_while_the_server_is_healthy() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut cmd = command();
+    cmd.args(["--sandbox", "--listen-addr", &listen]);
+    let (child, _url, _lines) = start(cmd);
+    let healthcheck = || {
+        command()
+            .env("LISTEN_ADDR", &listen)
+            .arg("healthcheck")
+            .output()
+            .unwrap()
+    };
+
+    let healthy = healthcheck();
+    assert!(terminate(child).success());
+    let gone = healthcheck();
+
+    assert!(healthy.status.success(), "{healthy:?}");
+    assert_eq!(gone.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("unhealthy"));
 }
