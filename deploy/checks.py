@@ -1,0 +1,1008 @@
+"""The checks behind deploy/check, which runs this file inside its virtualenv (PyYAML, yamllint and
+kubernetes-validate come from deploy/requirements.txt).
+
+Nothing here needs a Docker engine or a cluster:
+
+1. lint: yamllint and kubernetes-validate (bundled JSON schemas, offline) on deploy/kubernetes.
+2. static: the Dockerfile's build context and runtime contract, and the manifests agreeing with it
+   and with each other (ports, user, probes, grace period, Secret and ConfigMap references).
+3. image: the release binary run the way the image runs it: the final stage's ENV, USER and
+   ENTRYPOINT, unprivileged, with its HEALTHCHECK command, then stopped with SIGTERM.
+4. manifests: the binary run with the environment and clients file the Deployment gives it, against
+   the standalone sandbox standing in for Bloc.
+
+Servers listen on 127.0.0.1 only: this machine allows no other address. Every process started here is
+stopped before exit, also on failure or interruption.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+DEPLOY = Path(__file__).resolve().parent
+ROOT = DEPLOY.parent
+K8S = DEPLOY / "kubernetes"
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+
+# The oldest Kubernetes the manifests claim (the preStop sleep action is on by default from 1.30) and
+# the newest kubernetes-validate bundles a schema for.
+KUBERNETES_VERSIONS = ["1.30.0", "1.37.0"]
+
+# Environment variables that hold secrets: never in the image, never in a ConfigMap.
+SECRET_VARIABLES = {"BLOC_SECRET_KEY", "JWT_HS256_SECRET"}
+
+
+class Failure(Exception):
+    pass
+
+
+def fail(message: str) -> None:
+    raise Failure(message)
+
+
+PASSED = 0
+
+
+def ok(message: str) -> None:
+    global PASSED
+    PASSED += 1
+    print(f"ok: {message}", flush=True)
+
+
+def step(title: str) -> None:
+    print(f"\n== {title}", flush=True)
+
+
+# ---- Dockerfile ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Instruction:
+    keyword: str
+    args: str
+    line: int
+
+
+@dataclass
+class Stage:
+    base: str
+    name: str | None
+    instructions: list[Instruction] = field(default_factory=list)
+
+    def all(self, keyword: str) -> list[Instruction]:
+        return [i for i in self.instructions if i.keyword == keyword]
+
+    def last(self, keyword: str) -> Instruction | None:
+        found = self.all(keyword)
+        return found[-1] if found else None
+
+
+def parse_dockerfile(path: Path) -> tuple[dict[str, str], list[Stage]]:
+    """Global ARG defaults and the stages, with continuation lines joined and comments dropped."""
+    instructions: list[Instruction] = []
+    pending, start = "", 0
+    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+        stripped = raw.strip()
+        if stripped.startswith("#") or (not stripped and not pending):
+            continue
+        if not pending:
+            start = number
+        if stripped.endswith("\\"):
+            pending += stripped[:-1] + " "
+            continue
+        text = (pending + stripped).strip()
+        pending = ""
+        if text:
+            keyword, _, args = text.partition(" ")
+            instructions.append(Instruction(keyword.upper(), args.strip(), start))
+    if pending:
+        fail(f"{path.name}: the last instruction ends with a line continuation")
+
+    global_args: dict[str, str] = {}
+    stages: list[Stage] = []
+    for instruction in instructions:
+        if instruction.keyword == "FROM":
+            words = instruction.args.split()
+            words = [w for w in words if not w.startswith("--")]
+            name = words[2] if len(words) >= 3 and words[1].lower() == "as" else None
+            base = re.sub(r"\$\{?(\w+)\}?", lambda m: global_args.get(m.group(1), m.group(0)), words[0])
+            stages.append(Stage(base, name))
+        elif not stages:
+            if instruction.keyword == "ARG":
+                key, _, value = instruction.args.partition("=")
+                global_args[key.strip()] = value.strip()
+        else:
+            stages[-1].instructions.append(instruction)
+    if not stages:
+        fail(f"{path.name}: no FROM")
+    return global_args, stages
+
+
+def exec_form(instruction: Instruction, what: str) -> list[str]:
+    try:
+        argv = json.loads(instruction.args)
+    except json.JSONDecodeError:
+        argv = None
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+        fail(
+            f"Dockerfile line {instruction.line}: {what} must be in exec (JSON array) form: the runtime "
+            f"image has no shell, and the binary must be PID 1 to get SIGTERM"
+        )
+    return argv
+
+
+def parse_env(instruction: Instruction) -> dict[str, str]:
+    words = shlex.split(instruction.args)
+    if words and "=" not in words[0]:  # the old `ENV KEY value` form
+        key, _, value = instruction.args.partition(" ")
+        pairs = {key: value.strip()}
+    else:
+        pairs = {}
+        for word in words:
+            key, sep, value = word.partition("=")
+            if not sep:
+                fail(f"Dockerfile line {instruction.line}: cannot read ENV word {word!r}")
+            pairs[key] = value
+    for key, value in pairs.items():
+        if "$" in value:
+            fail(f"Dockerfile line {instruction.line}: ENV {key} uses a variable; this check reads literal values only")
+    return pairs
+
+
+def parse_duration(text: str) -> float:
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    total, rest = 0.0, text
+    for number, unit in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text):
+        total += float(number) * units[unit]
+        rest = rest.replace(number + unit, "", 1)
+    if rest or not text:
+        fail(f"Dockerfile: cannot read duration {text!r}")
+    return total
+
+
+@dataclass
+class Image:
+    base: str
+    env: dict[str, str]
+    uid: int
+    gid: int
+    entrypoint: list[str]
+    healthcheck: list[str]
+    healthcheck_timeout: float
+    exposed: list[int]
+    version_arg: str | None
+    build_copies: list[str]
+    build_commands: list[str]
+
+    @property
+    def port(self) -> int:
+        return split_host_port(self.env["LISTEN_ADDR"])[1]
+
+
+def split_host_port(address: str) -> tuple[str, int]:
+    match = re.fullmatch(r"(\[[^\]]+\]|[^:]+):(\d+)", address)
+    if not match:
+        fail(f"cannot read address {address!r} as HOST:PORT")
+    return match.group(1), int(match.group(2))
+
+
+def read_image() -> Image:
+    global_args, stages = parse_dockerfile(DOCKERFILE)
+    final = stages[-1]
+
+    env: dict[str, str] = {}
+    for instruction in final.all("ENV"):
+        env.update(parse_env(instruction))
+
+    user = final.last("USER")
+    if user is None:
+        fail("Dockerfile: the final stage sets no USER (the image would run as its base's user)")
+    match = re.fullmatch(r"(\d+)(?::(\d+))?", user.args)
+    if not match:
+        fail(
+            f"Dockerfile line {user.line}: USER {user.args!r} is not numeric: Kubernetes' runAsNonRoot "
+            f"cannot verify a user name"
+        )
+    uid = int(match.group(1))
+    gid = int(match.group(2) or match.group(1))
+
+    entrypoint = final.last("ENTRYPOINT")
+    if entrypoint is None:
+        fail("Dockerfile: the final stage has no ENTRYPOINT")
+    if final.all("CMD"):
+        fail("Dockerfile: the final stage has a CMD; arguments after the image name must go to the binary")
+
+    healthcheck = final.last("HEALTHCHECK")
+    if healthcheck is None:
+        fail("Dockerfile: the final stage has no HEALTHCHECK")
+    options: dict[str, str] = {}
+    rest = healthcheck.args
+    while rest.startswith("--"):
+        option, _, rest = rest.partition(" ")
+        key, _, value = option[2:].partition("=")
+        options[key] = value
+        rest = rest.strip()
+    if not rest.upper().startswith("CMD "):
+        fail(f"Dockerfile line {healthcheck.line}: HEALTHCHECK must be `HEALTHCHECK [OPTIONS] CMD [...]`")
+    probe = Instruction("HEALTHCHECK CMD", rest[4:].strip(), healthcheck.line)
+
+    exposed = []
+    for instruction in final.all("EXPOSE"):
+        for word in instruction.args.split():
+            exposed.append(int(word.split("/")[0]))
+
+    version_arg = None
+    for instruction in final.all("ARG"):
+        key, _, value = instruction.args.partition("=")
+        if key.strip() == "VERSION":
+            version_arg = value.strip()
+
+    copies, commands = [], []
+    for stage in stages[:-1]:
+        for instruction in stage.all("COPY") + stage.all("ADD"):
+            words = [w for w in shlex.split(instruction.args) if not w.startswith("--")]
+            if any(w.startswith("--from") for w in instruction.args.split()):
+                continue
+            copies.extend(words[:-1])
+        commands.extend(i.args for i in stage.all("RUN"))
+
+    for key in SECRET_VARIABLES:
+        for stage in stages:
+            for instruction in stage.all("ENV") + stage.all("ARG"):
+                if re.search(rf"\b{key}\b", instruction.args):
+                    fail(f"Dockerfile line {instruction.line}: {key} must come at run time, never from the image")
+        if key in global_args:
+            fail(f"Dockerfile: {key} must come at run time, never from the image")
+
+    return Image(
+        base=final.base,
+        env=env,
+        uid=uid,
+        gid=gid,
+        entrypoint=exec_form(entrypoint, "ENTRYPOINT"),
+        healthcheck=exec_form(probe, "HEALTHCHECK CMD"),
+        healthcheck_timeout=parse_duration(options.get("timeout", "30s")),
+        exposed=exposed,
+        version_arg=version_arg,
+        build_copies=copies,
+        build_commands=commands,
+    )
+
+
+# ---- .dockerignore ---------------------------------------------------------------------------------
+
+
+def ignore_patterns() -> list[tuple[bool, re.Pattern[str]]]:
+    """(is_exception, regex) in file order, with Docker's matching rules (`*` stops at `/`)."""
+    patterns = []
+    if not DOCKERIGNORE.exists():
+        return patterns
+    for raw in DOCKERIGNORE.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        exception = line.startswith("!")
+        line = os.path.normpath(line.lstrip("!").strip()).lstrip("/")
+        regex, i = "", 0
+        while i < len(line):
+            if line.startswith("**/", i):
+                regex, i = regex + "(?:.*/)?", i + 3
+            elif line.startswith("**", i):
+                regex, i = regex + ".*", i + 2
+            elif line[i] == "*":
+                regex, i = regex + "[^/]*", i + 1
+            elif line[i] == "?":
+                regex, i = regex + "[^/]", i + 1
+            else:
+                regex, i = regex + re.escape(line[i]), i + 1
+        patterns.append((exception, re.compile(regex)))
+    return patterns
+
+
+def in_context(path: str, patterns: list[tuple[bool, re.Pattern[str]]]) -> bool:
+    """Whether the build context holds `path`: the last pattern matching it or a parent decides."""
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: n + 1]) for n in range(len(parts))]
+    included = True
+    for exception, regex in patterns:
+        if any(regex.fullmatch(prefix) for prefix in prefixes):
+            included = exception
+    return included
+
+
+def files_under(path: Path) -> list[str]:
+    if path.is_file():
+        return [path.relative_to(ROOT).as_posix()]
+    found = []
+    for directory, _, names in os.walk(path):
+        for name in names:
+            found.append((Path(directory) / name).relative_to(ROOT).as_posix())
+    return found
+
+
+def check_build_context(image: Image) -> None:
+    patterns = ignore_patterns()
+    if not image.build_copies:
+        fail("Dockerfile: the build stage copies nothing from the build context")
+    for source in image.build_copies:
+        if not (ROOT / source).exists():
+            fail(f"Dockerfile copies {source!r}, which does not exist")
+        missing = [f for f in files_under(ROOT / source) if not in_context(f, patterns)]
+        if source != "." and missing:
+            fail(f"Dockerfile copies {source!r}, but .dockerignore leaves out {missing[0]!r}")
+    ok(f"every COPY source of the build stage is in the build context ({', '.join(image.build_copies)})")
+
+    # Cargo loads every workspace member even for `-p bloc-graphql`: each one's manifest, build
+    # script and sources must reach the build stage.
+    manifest = tomllib.loads((ROOT / "Cargo.toml").read_text())
+    packages = [ROOT]
+    for member in manifest.get("workspace", {}).get("members", []):
+        packages.extend(sorted(p for p in ROOT.glob(member) if (p / "Cargo.toml").exists()))
+    needed = ["Cargo.lock"]
+    for package in packages:
+        for part in ["Cargo.toml", "build.rs", "src"]:
+            if (package / part).exists():
+                needed.extend(files_under(package / part))
+
+    def copied(path: str) -> bool:
+        return any(s == "." or path == s.rstrip("/") or path.startswith(s.rstrip("/") + "/") for s in image.build_copies)
+
+    for path in needed:
+        if not copied(path):
+            fail(f"the build stage needs {path!r} (workspace packages: Cargo.toml, build.rs, src/) but no COPY brings it")
+        if not in_context(path, patterns):
+            fail(f"the build stage needs {path!r} but .dockerignore leaves it out of the build context")
+    members = ", ".join(p.relative_to(ROOT).as_posix() or "." for p in packages)
+    ok(f"the build stage gets every workspace package's manifest and sources ({members}), {len(needed)} files")
+
+    for heavy in ["target/release/bloc-graphql", ".git/HEAD", "tests/conformance/node_modules/x"]:
+        if in_context(heavy, patterns):
+            fail(f".dockerignore lets {heavy.split('/')[0]}/ into the build context")
+    ok(".dockerignore keeps target/, .git and node_modules/ out of the build context")
+
+    if not any(re.search(r"cargo build\b.*--release.*--locked|cargo build\b.*--locked.*--release", c) for c in image.build_commands):
+        fail("Dockerfile: the build stage must run `cargo build --release --locked`")
+    ok("the build stage runs `cargo build --release --locked`")
+
+
+def check_image_contract(image: Image) -> None:
+    if not image.entrypoint[0].startswith("/"):
+        fail("Dockerfile: ENTRYPOINT must name the binary by absolute path")
+    if image.uid == 0:
+        fail("Dockerfile: USER is root")
+    host, port = split_host_port(image.env.get("LISTEN_ADDR", "127.0.0.1:8080"))
+    if host in {"127.0.0.1", "localhost", "[::1]"}:
+        fail("Dockerfile: LISTEN_ADDR must not be loopback in a container (nothing outside could connect)")
+    if port not in image.exposed:
+        fail(f"Dockerfile: EXPOSE {image.exposed} does not include LISTEN_ADDR's port {port}")
+    if image.healthcheck[0] != image.entrypoint[0]:
+        fail("Dockerfile: HEALTHCHECK must run the image's own binary (distroless has no curl or shell)")
+    if image.healthcheck_timeout <= 0:
+        fail("Dockerfile: HEALTHCHECK timeout must be positive")
+    cargo_version = tomllib.loads((ROOT / "Cargo.toml").read_text())["package"]["version"]
+    if image.version_arg is not None and image.version_arg != cargo_version:
+        fail(f"Dockerfile: ARG VERSION={image.version_arg} but Cargo.toml says {cargo_version}")
+    env = " ".join(f"{k}={v}" for k, v in image.env.items())
+    ok(
+        f"final stage {image.base}: ENV {env}; USER {image.uid}:{image.gid}; EXPOSE {port}; "
+        f"ENTRYPOINT {json.dumps(image.entrypoint)}; HEALTHCHECK {json.dumps(image.healthcheck)} "
+        f"(timeout {image.healthcheck_timeout:g}s); no CMD; no secret in ENV or ARG"
+    )
+
+
+# ---- Kubernetes manifests --------------------------------------------------------------------------
+
+
+@dataclass
+class Manifests:
+    files: list[Path]
+    objects: list[dict]
+
+    def one(self, kind: str, name: str | None = None) -> dict:
+        found = [o for o in self.objects if o.get("kind") == kind and (name is None or o["metadata"]["name"] == name)]
+        if len(found) != 1:
+            fail(f"deploy/kubernetes: expected one {kind}{' ' + name if name else ''}, found {len(found)}")
+        return found[0]
+
+
+def manifest_files() -> list[Path]:
+    return sorted(p for p in K8S.glob("*.y*ml") if p.name not in {"kustomization.yaml", "kustomization.yml"})
+
+
+def read_manifests() -> Manifests:
+    files = manifest_files()
+    objects = []
+    for path in files:
+        objects.extend(doc for doc in yaml.safe_load_all(path.read_text()) if doc)
+    return Manifests(files, objects)
+
+
+def lint(venv_bin: Path) -> None:
+    result = subprocess.run(
+        [venv_bin / "yamllint", "--strict", "--format", "parsable", "-c", DEPLOY / ".yamllint", DEPLOY],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        fail(f"yamllint:\n{result.stdout}{result.stderr}")
+    linted = sorted(p.relative_to(ROOT).as_posix() for p in DEPLOY.rglob("*") if p.suffix in {".yaml", ".yml"})
+    ok(f"yamllint --strict: {len(linted)} files clean ({', '.join(linted)})")
+
+    files = manifest_files()
+    if not files:
+        fail("deploy/kubernetes has no manifests")
+    command = [venv_bin / "kubernetes-validate", "--strict"]
+    for version in KUBERNETES_VERSIONS:
+        command += ["-k", version]
+    result = subprocess.run(command + files, capture_output=True, text=True)
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    # A kind or apiVersion it has no schema for is only a WARN to kubernetes-validate, with exit 0.
+    bad = [line for line in lines if not line.startswith("INFO ")]
+    if result.returncode != 0 or bad:
+        fail("kubernetes-validate --strict:\n" + "\n".join(bad or lines))
+    passed = [line for line in lines if " passed for resource " in line]
+    resources = sorted({line.split(" passed for resource ")[1].split(" against ")[0] for line in passed})
+    ok(
+        f"kubernetes-validate --strict against Kubernetes {' and '.join(KUBERNETES_VERSIONS)}: "
+        f"{len(resources)} resources valid ({', '.join(resources)})"
+    )
+
+
+def check_kustomization(manifests: Manifests) -> None:
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    listed = kustomization.get("resources", [])
+    for name in listed:
+        if not (K8S / name).is_file():
+            fail(f"kustomization.yaml lists {name}, which does not exist")
+    unlisted = [p.name for p in manifests.files if p.name not in listed]
+    if unlisted:
+        fail(f"kustomization.yaml does not list {', '.join(unlisted)}")
+    deployment = manifests.one("Deployment")
+    images = {c["image"].rsplit(":", 1)[0] for c in deployment["spec"]["template"]["spec"]["containers"]}
+    for entry in kustomization.get("images", []):
+        if entry["name"] not in images:
+            fail(f"kustomization.yaml sets image {entry['name']!r}, which no container uses")
+    ok(f"kustomization.yaml lists every manifest ({', '.join(listed)})")
+
+
+def env_source(manifests: Manifests, container: dict) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """The container's environment as kubelet builds it: ConfigMap values, and Secret references."""
+    values: dict[str, str] = {}
+    secret_refs: dict[str, tuple[str, str]] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            config = manifests.one("ConfigMap", source["configMapRef"]["name"])
+            values.update(config.get("data", {}))
+        elif "secretRef" in source:
+            secret = manifests.one("Secret", source["secretRef"]["name"])
+            for key in {**secret.get("data", {}), **secret.get("stringData", {})}:
+                secret_refs[key] = (source["secretRef"]["name"], key)
+    for entry in container.get("env", []):
+        name = entry["name"]
+        if "value" in entry:
+            values[name] = entry["value"]
+            secret_refs.pop(name, None)
+        elif "secretKeyRef" in entry.get("valueFrom", {}):
+            ref = entry["valueFrom"]["secretKeyRef"]
+            secret_refs[name] = (ref["name"], ref["key"])
+            values.pop(name, None)
+        elif "configMapKeyRef" in entry.get("valueFrom", {}):
+            ref = entry["valueFrom"]["configMapKeyRef"]
+            values[name] = manifests.one("ConfigMap", ref["name"])["data"][ref["key"]]
+    return values, secret_refs
+
+
+def secret_value(manifests: Manifests, name: str, key: str) -> str:
+    secret = manifests.one("Secret", name)
+    if key in secret.get("stringData", {}):
+        return secret["stringData"][key]
+    if key in secret.get("data", {}):
+        return base64.b64decode(secret["data"][key]).decode()
+    fail(f"Secret {name} has no key {key}")
+    return ""
+
+
+def check_manifests(manifests: Manifests, image: Image) -> None:
+    deployment = manifests.one("Deployment")
+    pod = deployment["spec"]["template"]
+    spec = pod["spec"]
+    containers = spec["containers"]
+    if len(containers) != 1:
+        fail("the Deployment should run one container")
+    container = containers[0]
+    labels = pod["metadata"]["labels"]
+
+    def selects(selector: dict) -> bool:
+        return all(labels.get(k) == v for k, v in selector.items())
+
+    if not selects(deployment["spec"]["selector"]["matchLabels"]):
+        fail("the Deployment's selector does not match its pod labels")
+
+    # The environment: secrets only by reference, and every reference resolvable.
+    values, secret_refs = env_source(manifests, container)
+    for key in SECRET_VARIABLES & set(values):
+        fail(f"{key} is set in plain text (ConfigMap or value); it must come from a Secret")
+    if "BLOC_SECRET_KEY" not in secret_refs:
+        fail("the Deployment does not take BLOC_SECRET_KEY from a Secret")
+    for name, (secret, key) in secret_refs.items():
+        secret_value(manifests, secret, key)
+    for config in [o for o in manifests.objects if o["kind"] == "ConfigMap"]:
+        for key in SECRET_VARIABLES & set(config.get("data", {})):
+            fail(f"ConfigMap {config['metadata']['name']} holds {key}; it belongs in a Secret")
+    ok(f"BLOC_SECRET_KEY comes from Secret {secret_refs['BLOC_SECRET_KEY'][0]}; the other {len(values)} variables from the ConfigMap")
+
+    # Files named by the environment must be mounted.
+    mounts = {m["mountPath"].rstrip("/"): m for m in container.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    for name in ["CLIENTS_FILE", "JWT_PUBLIC_KEY_FILE", "PERSISTED_ONLY_FILE"]:
+        if name not in values:
+            continue
+        path = values[name]
+        directory, _, filename = path.rpartition("/")
+        mount = mounts.get(directory)
+        if mount is None:
+            fail(f"{name}={path} but nothing is mounted at {directory}")
+        volume = volumes[mount["name"]]
+        source = volume.get("secret") or volume.get("configMap")
+        if source is None:
+            fail(f"volume {mount['name']} (for {name}) is neither a Secret nor a ConfigMap")
+        kind = "Secret" if "secret" in volume else "ConfigMap"
+        obj = manifests.one(kind, source.get("secretName") or source.get("name"))
+        keys = {**obj.get("data", {}), **obj.get("stringData", {})}
+        paths = {i["path"]: i["key"] for i in source.get("items", [])} or {k: k for k in keys}
+        if filename not in paths or paths[filename] not in keys:
+            fail(f"{name}={path}: {kind} {obj['metadata']['name']} does not provide {filename}")
+    ok("every file the environment names is mounted from a Secret or ConfigMap that has it")
+
+    # The port: the image's (or ConfigMap's) LISTEN_ADDR, the container port, the probes, the Service.
+    listen = values.get("LISTEN_ADDR", image.env.get("LISTEN_ADDR"))
+    port = split_host_port(listen)[1]
+    ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+    if port not in ports.values():
+        fail(f"LISTEN_ADDR {listen} but the container ports are {sorted(ports.values())}")
+
+    def resolve(target: int | str) -> int:
+        return ports[target] if isinstance(target, str) else target
+
+    for probe, path in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")]:
+        http = container.get(probe, {}).get("httpGet")
+        if not http or http.get("path") != path or resolve(http["port"]) != port:
+            fail(f"the {probe} must GET {path} on port {port}")
+    service = manifests.one("Service")
+    if not selects(service["spec"]["selector"]):
+        fail("the Service's selector does not match the pod labels")
+    for service_port in service["spec"]["ports"]:
+        if resolve(service_port["targetPort"]) != port:
+            fail(f"the Service's port {service_port['port']} targets {service_port['targetPort']}, not {port}")
+    for budget in [o for o in manifests.objects if o["kind"] == "PodDisruptionBudget"]:
+        if not selects(budget["spec"]["selector"]["matchLabels"]):
+            fail("the PodDisruptionBudget's selector does not match the pod labels")
+    ok(f"port {port}: LISTEN_ADDR, containerPort, /healthz and /readyz probes and the Service agree")
+
+    # Who the process runs as, and what it may do.
+    pod_security = spec.get("securityContext", {})
+    security = {**pod_security, **container.get("securityContext", {})}
+    expected = {
+        "runAsNonRoot": True,
+        "runAsUser": image.uid,
+        "runAsGroup": image.gid,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+    }
+    for key, value in expected.items():
+        if security.get(key) != value:
+            fail(f"securityContext.{key} should be {value!r} (found {security.get(key)!r})")
+    if "ALL" not in security.get("capabilities", {}).get("drop", []):
+        fail("the container must drop ALL capabilities")
+    if security.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+        fail("seccompProfile must be RuntimeDefault")
+    ok(f"runs as {image.uid}:{image.gid} like the image, non-root, read-only root, no capabilities, no privilege escalation, seccomp RuntimeDefault")
+
+    # Stopping: the preStop pause plus the server's drain (request deadline + 1 s) must fit the grace.
+    deadline_ms = int(values.get("REQUEST_TIMEOUT_MS", "10000"))
+    pause = container.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
+    needed = pause + deadline_ms / 1000 + 1
+    grace = spec.get("terminationGracePeriodSeconds", 30)
+    if grace <= needed:
+        fail(f"terminationGracePeriodSeconds {grace} must exceed preStop {pause}s + drain {deadline_ms / 1000 + 1:g}s")
+    ok(f"terminationGracePeriodSeconds {grace} > preStop {pause}s + drain {deadline_ms / 1000 + 1:g}s (request deadline + 1 s)")
+
+    resources = container.get("resources", {})
+    if not resources.get("requests", {}).get("memory") or not resources.get("limits", {}).get("memory"):
+        fail("the container needs a memory request and limit")
+
+
+# ---- Running the binary ----------------------------------------------------------------------------
+
+
+class Processes:
+    """Every process this check starts, so that all of them are stopped whatever happens."""
+
+    def __init__(self) -> None:
+        self.running: list[subprocess.Popen] = []
+
+    def start(self, argv: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            )
+        self.running.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.running:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.running:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.running.clear()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with NO_PROXY.open(request, timeout=3) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def log_tail(log: Path, lines: int = 15) -> str:
+    text = log.read_text(errors="replace").strip().splitlines()
+    return "\n".join("    " + line for line in text[-lines:]) or "    (no output)"
+
+
+def wait_until_up(process: subprocess.Popen, url: str, log: Path, seconds: float = 15) -> None:
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        if process.poll() is not None:
+            fail(f"the process exited with {process.returncode} before {url} answered:\n{log_tail(log)}")
+        try:
+            status, _ = http("GET", url)
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    fail(f"{url} did not answer 200 within {seconds:g}s:\n{log_tail(log)}")
+
+
+def expect_200(url: str, body: bytes) -> None:
+    status, answer = http("GET", url)
+    if status != 200 or answer.strip() != body:
+        fail(f"GET {url}: {status} {answer[:200]!r}, expected 200 {body!r}")
+
+
+def stop(process: subprocess.Popen, log: Path, what: str, seconds: float = 5) -> None:
+    process.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    try:
+        code = process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        fail(f"{what} was still running {seconds:g}s after SIGTERM:\n{log_tail(log)}")
+    if code != 0:
+        fail(f"{what} exited with {code} after SIGTERM, expected 0:\n{log_tail(log)}")
+    ok(f"{what}: SIGTERM, exit 0 after {time.monotonic() - started:.2f}s")
+
+
+@dataclass
+class Runner:
+    """Runs the binary as the image's user: setpriv when this check is root, else as the current user."""
+
+    binary: Path
+    workdir: Path
+    prefix: list[str]
+    who: str
+
+    @classmethod
+    def prepare(cls, image: Image, workdir: Path) -> "Runner":
+        source = Path(os.environ.get("BLOC_GRAPHQL_BIN", ROOT / "target" / "release" / "bloc-graphql"))
+        if not source.is_file() or not os.access(source, os.X_OK):
+            fail(f"no binary at {source}: build it with `cargo build --release`, or set BLOC_GRAPHQL_BIN")
+        # A copy the unprivileged user can read and run but not change, as in the image.
+        workdir.chmod(0o755)
+        binary = workdir / "bin" / "bloc-graphql"
+        binary.parent.mkdir(mode=0o755)
+        shutil.copy2(source, binary)
+        binary.chmod(0o755)
+        if os.geteuid() != 0:
+            return cls(binary, workdir, [], f"as the current user (uid {os.geteuid()}; not root, so no switch)")
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            fail("setpriv (util-linux) is needed to run the binary as the image's user")
+        prefix = [
+            setpriv,
+            f"--reuid={image.uid}",
+            f"--regid={image.gid}",
+            "--clear-groups",
+            "--no-new-privs",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--pdeathsig=TERM",
+        ]
+        return cls(binary, workdir, prefix, f"as uid {image.uid}, gid {image.gid} (setpriv: no capabilities, no new privileges)")
+
+    def argv(self, image: Image, args: list[str]) -> list[str]:
+        if args and args[0] == image.entrypoint[0]:
+            args = [str(self.binary)] + args[1:]
+        return self.prefix + args
+
+    def check_identity(self, process: subprocess.Popen, image: Image) -> None:
+        if not self.prefix:
+            return
+        status = Path(f"/proc/{process.pid}/status").read_text()
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        uids, gids = fields["Uid"].split(), fields["Gid"].split()
+        if set(uids) != {str(image.uid)} or set(gids) != {str(image.gid)}:
+            fail(f"the server runs as uid {uids} gid {gids}, not {image.uid}:{image.gid}")
+        if fields["CapEff"].strip("0\t ") or fields["NoNewPrivs"].strip() != "1":
+            fail(f"the server has capabilities {fields['CapEff'].strip()} or may gain privileges")
+
+
+def check_image_run(image: Image, runner: Runner, processes: Processes) -> None:
+    """The image's own environment, user and entry point; only the port and BLOC_SANDBOX differ."""
+    port = free_port()
+    image_host = split_host_port(image.env["LISTEN_ADDR"])[0]
+    env = dict(image.env)
+    # Only 127.0.0.1 may be listened on here, so the image's 0.0.0.0 becomes loopback, on a free port.
+    env["LISTEN_ADDR"] = f"127.0.0.1:{port}"
+    # No Bloc key here: the built-in sandbox stands in for Bloc.
+    env["BLOC_SANDBOX"] = "true"
+    log = runner.workdir / "image.log"
+    process = processes.start(runner.argv(image, list(image.entrypoint)), env, runner.workdir, log)
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(process, base + "/healthz", log)
+    runner.check_identity(process, image)
+    expect_200(base + "/healthz", b"ok")
+    expect_200(base + "/readyz", b"ready")
+    ok(f"image entry point {runner.who} with the image's ENV (+ BLOC_SANDBOX=true, LISTEN_ADDR={env['LISTEN_ADDR']}): /healthz 200, /readyz 200")
+
+    if image.env.get("LOG_FORMAT") == "json":
+        lines = [line for line in log.read_text().splitlines() if line.strip()]
+        for line in lines:
+            try:
+                json.loads(line)
+            except json.JSONDecodeError:
+                fail(f"LOG_FORMAT=json, but the server printed a line that is not JSON: {line[:200]}")
+        if not lines:
+            fail("LOG_FORMAT=json, but the server logged nothing at start")
+        ok(f"LOG_FORMAT=json: all {len(lines)} log lines so far are JSON objects")
+
+    # The HEALTHCHECK command, with the image's LISTEN_ADDR host (0.0.0.0: it only connects, to
+    # loopback, and binds nothing) and the test port, within the HEALTHCHECK timeout.
+    def healthcheck(check_port: int) -> tuple[int, str, float]:
+        check_env = dict(image.env)
+        check_env["LISTEN_ADDR"] = f"{image_host}:{check_port}"
+        started = time.monotonic()
+        try:
+            result = subprocess.run(
+                runner.argv(image, list(image.healthcheck)),
+                env=check_env,
+                cwd=runner.workdir,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=image.healthcheck_timeout,
+            )
+        except subprocess.TimeoutExpired:
+            fail(f"HEALTHCHECK {json.dumps(image.healthcheck)} took longer than its timeout ({image.healthcheck_timeout:g}s)")
+        return result.returncode, (result.stdout + result.stderr).strip(), time.monotonic() - started
+
+    code, output, took = healthcheck(port)
+    if code != 0:
+        hint = ""
+        if "unrecognized subcommand" in output or "unexpected argument" in output:
+            hint = " (this binary has no `healthcheck` subcommand: rebuild it)"
+        fail(f"HEALTHCHECK {json.dumps(image.healthcheck)} against a healthy server: exit {code}, expected 0{hint}:\n    {output}")
+    ok(f"HEALTHCHECK {json.dumps(image.healthcheck)} with LISTEN_ADDR={image_host}:{port}: exit 0 in {took:.2f}s")
+
+    dead = free_port()
+    code, output, took = healthcheck(dead)
+    # Docker reads 1 as unhealthy; 2 is reserved.
+    if code != 1:
+        fail(f"HEALTHCHECK with nothing listening on port {dead}: exit {code}, expected 1 (unhealthy):\n    {output}")
+    ok(f"HEALTHCHECK with nothing listening (LISTEN_ADDR={image_host}:{dead}): exit 1 in {took:.2f}s ({output.splitlines()[0] if output else 'no output'})")
+
+    stop(process, log, "image entry point")
+
+
+def check_manifest_run(image: Image, manifests: Manifests, runner: Runner, processes: Processes) -> None:
+    """The Deployment's environment and mounted clients file, in live mode, against the standalone sandbox."""
+    deployment = manifests.one("Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    spec = deployment["spec"]["template"]["spec"]
+    values, secret_refs = env_source(manifests, container)
+    env = {**image.env, **values}
+    for name, (secret, key) in secret_refs.items():
+        env[name] = secret_value(manifests, secret, key)
+
+    # Lay the mounted volumes out under the work directory, as kubelet would under their mount paths.
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    root = runner.workdir / "pod"
+    for mount in container.get("volumeMounts", []):
+        volume = volumes[mount["name"]]
+        source = volume.get("secret") or volume.get("configMap")
+        if source is None:
+            continue
+        kind = "Secret" if "secret" in volume else "ConfigMap"
+        obj = manifests.one(kind, source.get("secretName") or source.get("name"))
+        keys = {**obj.get("data", {}), **obj.get("stringData", {})}
+        items = {i["path"]: i["key"] for i in source.get("items", [])} or {k: k for k in keys}
+        directory = root / mount["mountPath"].lstrip("/")
+        directory.mkdir(parents=True, exist_ok=True)
+        for path, key in items.items():
+            content = secret_value(manifests, obj["metadata"]["name"], key) if kind == "Secret" else keys[key]
+            (directory / path).write_text(content)
+    for directory, _, names in os.walk(root):
+        os.chmod(directory, 0o755)
+        for name in names:
+            os.chmod(Path(directory) / name, 0o444)
+    for name, value in list(env.items()):
+        for mount in container.get("volumeMounts", []):
+            if value.startswith(mount["mountPath"].rstrip("/") + "/"):
+                env[name] = str(root / value.lstrip("/"))
+
+    # One throwaway client beside the placeholder entries, so that one authenticated query can go
+    # through to the stand-in Bloc with the Secret's key.
+    if "CLIENTS_FILE" not in env:
+        fail("the Deployment sets no CLIENTS_FILE; this check authenticates with an API key")
+    key = "bgq_" + secrets.token_hex(32)
+    clients = Path(env["CLIENTS_FILE"])
+    clients.chmod(0o644)
+    with open(clients, "a") as out:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        out.write(f'\n[[clients]]\nid = "deploy-check"\nkey_sha256 = "{digest}"\nscopes = ["customers:read"]\n')
+    clients.chmod(0o444)
+
+    sandbox_port = free_port()
+    sandbox_log = runner.workdir / "sandbox.log"
+    sandbox = processes.start(
+        runner.argv(image, [image.entrypoint[0], "sandbox", "--listen", f"127.0.0.1:{sandbox_port}"]),
+        {"LOG_FORMAT": image.env.get("LOG_FORMAT", "pretty")},
+        runner.workdir,
+        sandbox_log,
+    )
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    until = time.monotonic() + 15
+    while True:
+        if sandbox.poll() is not None:
+            fail(f"the standalone sandbox exited with {sandbox.returncode}:\n{log_tail(sandbox_log)}")
+        try:
+            if http("GET", sandbox_url + "/v1/customers", headers={"Authorization": "Bearer sk_test_x"})[0] == 200:
+                break
+        except OSError:
+            pass
+        if time.monotonic() > until:
+            fail(f"the standalone sandbox did not answer:\n{log_tail(sandbox_log)}")
+        time.sleep(0.1)
+
+    port = free_port()
+    env["LISTEN_ADDR"] = f"127.0.0.1:{port}"
+    env["BLOC_API_URL"] = sandbox_url + "/v1"
+    log = runner.workdir / "manifests.log"
+    process = processes.start(runner.argv(image, list(image.entrypoint)), env, runner.workdir, log)
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(process, base + "/healthz", log)
+    runner.check_identity(process, image)
+    expect_200(base + "/readyz", b"ready")
+    shown = ", ".join(sorted(k for k in env if k not in secret_refs))
+    ok(
+        f"the Deployment's environment ({shown}; {', '.join(sorted(secret_refs))} from the Secret) and its mounted "
+        f"clients file start the server in live mode (LISTEN_ADDR and BLOC_API_URL pointed at loopback)"
+    )
+
+    query = json.dumps({"query": "{ customer_count }"}).encode()
+    headers = {"Content-Type": "application/json"}
+    status, _ = http("POST", base + "/graphql", query, headers)
+    if status != 401:
+        fail(f"POST /graphql without credentials: {status}, expected 401 (anonymous access should be off)")
+    status, body = http("POST", base + "/graphql", query, {**headers, "Authorization": f"Bearer {key}"})
+    try:
+        count = json.loads(body)["data"]["customer_count"]
+    except (ValueError, KeyError, TypeError):
+        count = None
+    if status != 200 or not isinstance(count, int):
+        fail(f"POST /graphql with a client key: {status} {body[:300]!r}")
+    ok(f"no credentials: 401; a clients-file key: 200, customer_count {count} from the stand-in Bloc with the Secret's key")
+
+    # `bloc-graphql check`, the deploy-pipeline probe, with the same environment: exit 0 means ready.
+    check_env = {k: v for k, v in env.items() if k != "LISTEN_ADDR"}
+    result = subprocess.run(
+        runner.argv(image, [image.entrypoint[0], "check"]),
+        env=check_env,
+        cwd=runner.workdir,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    output = (result.stdout + result.stderr).strip()
+    if result.returncode != 0:
+        fail(f"`bloc-graphql check` with the Deployment's environment: exit {result.returncode}, expected 0:\n    {output}")
+    verdict = output.splitlines()[-1] if output else "no output"
+    ok(f"`bloc-graphql check` with the Deployment's environment: exit 0 ({verdict})")
+
+    stop(process, log, "server with the Deployment's environment")
+    stop(sandbox, sandbox_log, "standalone sandbox")
+
+
+# ---- main ------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    def interrupted(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupted)
+
+    processes = Processes()
+    workdir = Path(tempfile.mkdtemp(prefix="bloc-graphql-deploy-check."))
+    try:
+        step("YAML lint and Kubernetes schemas")
+        lint(Path(sys.executable).parent)
+
+        step("Dockerfile, build context and manifests agree")
+        image = read_image()
+        check_image_contract(image)
+        check_build_context(image)
+        manifests = read_manifests()
+        check_kustomization(manifests)
+        check_manifests(manifests, image)
+
+        runner = Runner.prepare(image, workdir)
+        step(f"The image's runtime contract, on {runner.binary.name} from {os.environ.get('BLOC_GRAPHQL_BIN', 'target/release')}")
+        check_image_run(image, runner, processes)
+
+        step("The Deployment's configuration, in live mode")
+        check_manifest_run(image, manifests, runner, processes)
+    except Failure as failure:
+        print(f"\nFAILED: {failure}", file=sys.stderr, flush=True)
+        print(f"deploy/check: {PASSED} passed, 1 failed")
+        return 1
+    except KeyboardInterrupt as interruption:
+        print(f"\ninterrupted ({interruption}); stopping what was started", file=sys.stderr)
+        return 130
+    finally:
+        processes.stop_all()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"\ndeploy/check: {PASSED} passed, 0 failed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
