@@ -16,6 +16,11 @@ use clap::Parser;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 
+/// mimalloc instead of glibc's malloc: allocation and freeing were about a quarter of the
+/// instructions per request (BENCHMARKS.md, try 2).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
