@@ -93,7 +93,11 @@ impl AuthConfig {
     pub fn summary(&self) -> String {
         let mut ways = Vec::new();
         if !self.clients.is_empty() {
-            ways.push(format!("{} API-key clients", self.clients.len()));
+            let n = self.clients.len();
+            ways.push(format!(
+                "{n} API-key client{}",
+                if n == 1 { "" } else { "s" }
+            ));
         }
         if self.jwt.is_some() {
             ways.push("JWTs".to_owned());

@@ -12,13 +12,20 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::{
-    auth::{AnonymousAccess, AuthConfig, JwtConfig, JwtVerifier, PerMinute, Scopes, load_clients},
-    config::{BlocConfig, Config, Exposure, Limits, OperationLimits, Resilience},
+    auth::{
+        AnonymousAccess, AuthConfig, ClientEntry, JwtConfig, JwtVerifier, PerMinute, Scopes,
+        generate_key, load_clients,
+    },
+    config::{BlocConfig, Config, Exposure, GraphiqlConfig, Limits, OperationLimits, Resilience},
+    http::graphiql::LocalAssets,
     persisted::{PersistedConfig, PersistedQueries},
+    sandbox,
 };
 
 /// The Bloc key: never a flag, since flags show up in `ps` and shell history.
 pub const SECRET_KEY_ENV: &str = "BLOC_SECRET_KEY";
+/// The client id of the sandbox's GraphiQL key (sandbox mode only).
+pub const DEMO_CLIENT: &str = "graphiql-sandbox";
 /// The HS256 secret for client JWTs: environment only, like the Bloc key.
 pub const JWT_SECRET_ENV: &str = "JWT_HS256_SECRET";
 
@@ -118,6 +125,12 @@ pub struct Cli {
     /// Browser origins allowed to call the API (CORS), comma-separated; none by default.
     #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+
+    /// Serve GraphiQL's pinned files from this folder instead of unpkg (air-gapped networks,
+    /// `script-src 'self'`); each is checked against its pinned hash at start-up. Fill it
+    /// with `scripts/graphiql-assets DIR`.
+    #[arg(long, env = "GRAPHIQL_ASSETS_DIR", value_name = "DIR")]
+    pub graphiql_assets: Option<PathBuf>,
 }
 
 /// How clients authenticate.
@@ -289,6 +302,22 @@ pub struct ClientAddArgs {
     pub rate: Option<PerMinute>,
 }
 
+/// The sandbox customer GraphiQL opens with: the first with a KYC tier above 0 and a city,
+/// so the minimal mobile query shows every field it asks for.
+fn example_customer() -> Option<String> {
+    let customers = sandbox::customers();
+    let complete = customers.iter().find(|c| {
+        c["kyc_tier"].as_str().is_some_and(|tier| tier != "0")
+            && c["address"]["city"]
+                .as_str()
+                .is_some_and(|city| !city.is_empty())
+    });
+    complete
+        .or(customers.first())
+        .and_then(|c| c["id"].as_str())
+        .map(str::to_owned)
+}
+
 impl HealthcheckArgs {
     /// The URL to ask: `--url`, else `/healthz` at the listen address, a wildcard address
     /// (`0.0.0.0`, `::`, as in containers) being reached on loopback.
@@ -327,6 +356,8 @@ impl Cli {
             .map(|o| HeaderValue::from_str(o.trim()).map_err(|_| format!("bad CORS origin `{o}`")))
             .collect::<Result<_, _>>()?;
         let o = &self.operation;
+        // The sandbox's data is fake, so GraphiQL's headers tab can carry a working key.
+        let demo_key = self.sandbox.then(generate_key);
         Ok(Config {
             listen_addr: self.listen_addr,
             bloc: BlocConfig {
@@ -365,7 +396,7 @@ impl Cli {
                     ..Resilience::default()
                 }
             },
-            auth: self.auth_config()?,
+            auth: self.auth_config(demo_key.as_deref())?,
             persisted: match &self.persisted_only {
                 Some(path) => PersistedQueries::load_manifest(path)?,
                 None => PersistedConfig::Automatic(self.apq_cache_size),
@@ -374,17 +405,29 @@ impl Cli {
                 introspection: self.introspection || self.sandbox,
                 suggestions: self.sandbox,
                 cors_origins,
+                graphiql: GraphiqlConfig {
+                    assets: self
+                        .graphiql_assets
+                        .as_deref()
+                        .map(LocalAssets::load)
+                        .transpose()?,
+                    example_id: self.sandbox.then(example_customer).flatten(),
+                    demo_key,
+                },
             },
             sandbox: self.sandbox,
         })
     }
 
-    fn auth_config(&self) -> Result<AuthConfig, String> {
+    fn auth_config(&self, demo_key: Option<&str>) -> Result<AuthConfig, String> {
         let a = &self.auth;
-        let clients = match &a.clients_file {
+        let mut clients = match &a.clients_file {
             Some(path) => load_clients(path)?,
             None => Vec::new(),
         };
+        if let Some(key) = demo_key {
+            clients.push(ClientEntry::new(DEMO_CLIENT, key, Scopes::all()));
+        }
         let anonymous = if self.sandbox {
             // The sandbox's data is fake: everyone may see every field.
             Some(AnonymousAccess {

@@ -9,7 +9,7 @@ use axum::http::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::{auth::AuthConfig, persisted::PersistedConfig};
+use crate::{auth::AuthConfig, http::graphiql::LocalAssets, persisted::PersistedConfig};
 
 /// Everything the service needs to run.
 #[derive(Debug, Clone)]
@@ -150,6 +150,19 @@ pub struct Exposure {
     pub suggestions: bool,
     /// Browser origins allowed by CORS; empty allows none.
     pub cors_origins: Vec<HeaderValue>,
+    /// What the GraphiQL page loads and opens with.
+    pub graphiql: GraphiqlConfig,
+}
+
+/// What the GraphiQL page loads and opens with.
+#[derive(Debug, Clone, Default)]
+pub struct GraphiqlConfig {
+    /// GraphiQL's files served by the facade itself (`--graphiql-assets`), else from unpkg.
+    pub assets: Option<LocalAssets>,
+    /// A customer id for the default query (the sandbox's first customer).
+    pub example_id: Option<String>,
+    /// A working key for the headers tab. Only ever set in sandbox mode, whose data is fake.
+    pub demo_key: Option<String>,
 }
 
 /// How the facade talks to Bloc.

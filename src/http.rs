@@ -5,7 +5,7 @@
 //! former and 200 under the latter; 415 for bodies that are not JSON; GET runs queries only
 //! (405 otherwise). A JSON array body is a batch, run with one shared loader.
 
-mod graphiql;
+pub mod graphiql;
 mod negotiate;
 mod params;
 mod respond;
@@ -23,7 +23,7 @@ use axum::{
 use futures::future::join_all;
 
 use self::{
-    graphiql::{GRAPHIQL_CSS, GRAPHIQL_JS, graphiql, static_asset},
+    graphiql::{GRAPHIQL_CSS, GRAPHIQL_JS, asset, graphiql},
     negotiate::{MediaType, is_json_body, negotiate},
     params::{BadParams, Body, Incoming},
     respond::{answer, failure, json, not_acceptable, rate_limited, timed_out, unauthenticated},
@@ -49,12 +49,21 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route(
             "/graphiql.js",
-            get(|| async { static_asset(GRAPHIQL_JS, "text/javascript; charset=utf-8") }),
+            get(|State(state): State<AppState>| async move {
+                state
+                    .graphiql()
+                    .own(GRAPHIQL_JS, "text/javascript; charset=utf-8")
+            }),
         )
         .route(
             "/graphiql.css",
-            get(|| async { static_asset(GRAPHIQL_CSS, "text/css; charset=utf-8") }),
+            get(|State(state): State<AppState>| async move {
+                state
+                    .graphiql()
+                    .own(GRAPHIQL_CSS, "text/css; charset=utf-8")
+            }),
         )
+        .route("/graphiql/{file}", get(asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -96,7 +105,7 @@ async fn graphql_get(
 ) -> Response {
     let offers = [MediaType::GraphqlResponse, MediaType::Json, MediaType::Html];
     let media = match negotiate(&headers, &offers) {
-        Some(MediaType::Html) => return graphiql().await,
+        Some(MediaType::Html) => return state.graphiql().page(),
         Some(media) => media,
         None => return not_acceptable(),
     };

@@ -19,7 +19,7 @@ use crate::{
     bloc::{BlocClient, BuildError},
     config::Config,
     graphql::{self, AppSchema, DocumentCache, Policy, Upstream},
-    http,
+    http::{self, graphiql::Page},
     metrics::Metrics,
     persisted::PersistedQueries,
     ratelimit::RateLimits,
@@ -39,6 +39,7 @@ struct Inner {
     policy: Policy,
     persisted: PersistedQueries,
     rate_limits: RateLimits,
+    graphiql: Page,
 }
 
 impl AppState {
@@ -58,6 +59,7 @@ impl AppState {
             schema: graphql::schema(&config.exposure),
             persisted: PersistedQueries::new(&config.persisted),
             rate_limits: RateLimits::new(&config.auth),
+            graphiql: Page::new(&config.exposure.graphiql),
             policy: Policy {
                 documents: DocumentCache::new(256),
                 limits: config.limits.operation.clone(),
@@ -91,6 +93,11 @@ impl AppState {
     /// A fresh per-request loader.
     pub(crate) fn upstream(&self, call: Call) -> Upstream {
         Upstream::new(self.0.gateway.clone(), call, self.0.config.bloc.concurrency)
+    }
+
+    /// The GraphiQL page, rendered at start-up.
+    pub(crate) fn graphiql(&self) -> &Page {
+        &self.0.graphiql
     }
 
     /// The process-wide way to Bloc.
