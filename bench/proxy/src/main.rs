@@ -42,6 +42,11 @@ async fn customer(
     })))
 }
 
+/// The same allocator as the facade, so the baseline is not slower for a reason the facade
+/// has already tuned away.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
