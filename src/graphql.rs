@@ -29,7 +29,8 @@ pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 /// Builds the schema. It holds no per-request state: the loader and the caller travel with
 /// each request. Introspection and "did you mean" suggestions are on only when asked for.
 pub fn schema(exposure: &Exposure) -> AppSchema {
-    let mut builder = Schema::build(Query, EmptyMutation, EmptySubscription);
+    let mut builder =
+        Schema::build(Query, EmptyMutation, EmptySubscription).extension(execute::ValidationMemo);
     if !exposure.introspection {
         builder = builder.disable_introspection();
     }

@@ -1,15 +1,16 @@
 //! Running one GraphQL operation for the HTTP layer.
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     num::NonZeroUsize,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
 };
 
 use lru::LruCache;
 
 use async_graphql::{
-    ErrorExtensionValues, ServerError, Variables,
+    ErrorExtensionValues, ServerError, ValidationResult, Variables,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation},
     parser::types::{ExecutableDocument, OperationType},
 };
 use serde::{Serialize, ser::SerializeMap};
@@ -42,9 +43,22 @@ pub struct Policy {
 const MAX_CACHED_QUERY_BYTES: usize = 4 * 1024;
 
 /// A bounded LRU of parsed documents keyed by query text. Clients send the same few query
-/// texts over and over; parsing them was the largest cost per request. Parse errors are not
-/// cached.
-pub struct DocumentCache(Option<Mutex<LruCache<String, Arc<ExecutableDocument>>>>);
+/// texts over and over; parsing them was the largest cost per request, and validating them
+/// the next (BENCHMARKS.md, tries 1 and 5). Parse errors are not cached.
+pub struct DocumentCache(Option<Mutex<LruCache<String, Arc<CachedDocument>>>>);
+
+/// A parsed document, and what validating its operations without variables found.
+struct CachedDocument {
+    doc: Arc<ExecutableDocument>,
+    /// Per operation name: filled once async-graphql has validated that operation with no
+    /// variables. Validation depends only on the schema, the document, the operation and the
+    /// variable values, so with no variables the outcome never changes. Operations run with
+    /// variables are validated every time (their values are part of what is validated).
+    validated: Mutex<HashMap<Option<String>, ValidationSlot>>,
+}
+
+/// One operation's remembered validation, shared with the validation extension.
+type ValidationSlot = Arc<OnceLock<ValidationResult>>;
 
 impl DocumentCache {
     /// A cache for `entries` documents (0: no cache).
@@ -52,21 +66,71 @@ impl DocumentCache {
         Self(NonZeroUsize::new(entries).map(|n| Mutex::new(LruCache::new(n))))
     }
 
-    fn parse(&self, query: &str) -> Result<Arc<ExecutableDocument>, ServerError> {
+    /// The parsed document and, when it is cached, its cache entry.
+    fn parse_cached(
+        &self,
+        query: &str,
+    ) -> Result<(Arc<ExecutableDocument>, Option<Arc<CachedDocument>>), ServerError> {
         let cache = match &self.0 {
             // Large documents are rare and would crowd out the common ones.
             Some(cache) if query.len() <= MAX_CACHED_QUERY_BYTES => cache,
-            _ => return Ok(Arc::new(async_graphql::parser::parse_query(query)?)),
+            _ => return Ok((Arc::new(async_graphql::parser::parse_query(query)?), None)),
         };
-        if let Some(doc) = cache.lock().expect("document cache lock").get(query) {
-            return Ok(doc.clone());
+        if let Some(entry) = cache.lock().expect("document cache lock").get(query) {
+            return Ok((entry.doc.clone(), Some(entry.clone())));
         }
-        let doc = Arc::new(async_graphql::parser::parse_query(query)?);
+        let entry = Arc::new(CachedDocument {
+            doc: Arc::new(async_graphql::parser::parse_query(query)?),
+            validated: Mutex::default(),
+        });
         cache
             .lock()
             .expect("document cache lock")
-            .put(query.to_owned(), doc.clone());
-        Ok(doc)
+            .put(query.to_owned(), entry.clone());
+        Ok((entry.doc.clone(), Some(entry)))
+    }
+}
+
+impl CachedDocument {
+    fn slot(&self, operation_name: Option<&str>) -> ValidationSlot {
+        let mut validated = self.validated.lock().expect("validation memo lock");
+        validated
+            .entry(operation_name.map(str::to_owned))
+            .or_default()
+            .clone()
+    }
+}
+
+/// Request data telling [`ValidationMemo`] where this operation's validation is remembered.
+struct RememberValidation(ValidationSlot);
+
+/// An async-graphql extension: answers validation from the document cache when the same
+/// operation of the same document, without variables, passed validation before; otherwise
+/// validates and, on success, remembers. Failures are never remembered.
+pub(crate) struct ValidationMemo;
+
+impl ExtensionFactory for ValidationMemo {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ValidationMemo)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ValidationMemo {
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let Some(RememberValidation(slot)) = ctx.data_opt::<RememberValidation>() else {
+            return next.run(ctx).await;
+        };
+        if let Some(result) = slot.get() {
+            return Ok(*result);
+        }
+        let result = next.run(ctx).await?;
+        let _ = slot.set(result);
+        Ok(result)
     }
 }
 
@@ -171,8 +235,8 @@ pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Che
     let variables = Variables::from_json(serde_json::Value::Object(
         operation.variables.unwrap_or_default(),
     ));
-    let doc = match policy.documents.parse(&operation.query) {
-        Ok(doc) => doc,
+    let (doc, cached) = match policy.documents.parse_cached(&operation.query) {
+        Ok(parsed) => parsed,
         Err(error) => {
             return Checked::Rejected(Box::new(request_error(
                 vec![error],
@@ -181,7 +245,8 @@ pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Che
         }
     };
     let mut customer_ids = HashSet::new();
-    if let Some(op) = document::selected(&doc, operation.operation_name.as_deref()) {
+    let selected = document::selected(&doc, operation.operation_name.as_deref());
+    if let Some(op) = selected {
         if queries_only && op.ty != OperationType::Query {
             return Checked::NotAQuery;
         }
@@ -195,6 +260,10 @@ pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Che
         request = request.operation_name(name);
     }
     request.set_parsed_query(ExecutableDocument::clone(&doc));
+    if let (Some(cached), Some(_), true) = (&cached, selected, variables.is_empty()) {
+        let slot = cached.slot(operation.operation_name.as_deref());
+        request = request.data(RememberValidation(slot));
+    }
     Checked::Ready(Box::new(Prepared {
         request,
         doc,
@@ -270,18 +339,20 @@ fn request_error(mut errors: Vec<ServerError>, default_code: &'static str) -> Re
 mod tests {
     use std::sync::Arc;
 
-    use super::{DocumentCache, MAX_CACHED_QUERY_BYTES};
+    use super::{Checked, DocumentCache, MAX_CACHED_QUERY_BYTES, Operation, Policy, prepare};
+    use crate::config::{Exposure, OperationLimits};
 
     #[test]
     fn a_repeated_query_is_parsed_once_and_errors_and_big_documents_are_not_kept() {
         let cache = DocumentCache::new(2);
-        let first = cache.parse("{ customer_count }").unwrap();
-        let again = cache.parse("{ customer_count }").unwrap();
+        let parse = |q: &str| cache.parse_cached(q).map(|(doc, _)| doc);
+        let first = parse("{ customer_count }").unwrap();
+        let again = parse("{ customer_count }").unwrap();
         assert!(Arc::ptr_eq(&first, &again));
 
-        assert!(cache.parse("{ customer(").is_err());
+        assert!(parse("{ customer(").is_err());
         assert!(
-            cache.parse("{ customer(").is_err(),
+            parse("{ customer(").is_err(),
             "errors are parsed again, not cached"
         );
 
@@ -289,8 +360,62 @@ mod tests {
             "{{ customer_count }} #{}",
             "x".repeat(MAX_CACHED_QUERY_BYTES)
         );
-        let one = cache.parse(&big).unwrap();
-        let two = cache.parse(&big).unwrap();
+        let one = parse(&big).unwrap();
+        let two = parse(&big).unwrap();
         assert!(!Arc::ptr_eq(&one, &two));
+    }
+
+    /// Prepares and executes `query` (which needs no upstream) and returns whether its
+    /// validation is now remembered, and the error messages.
+    async fn execute(policy: &Policy, query: &str, variables: bool) -> (bool, Vec<String>) {
+        let schema = crate::graphql::schema(&Exposure::default());
+        let operation = Operation {
+            query: query.into(),
+            variables: variables.then(|| serde_json::from_str(r#"{"x": true}"#).unwrap()),
+            ..Operation::default()
+        };
+        let Checked::Ready(prepared) = prepare(operation, policy, false) else {
+            panic!("rejected before running");
+        };
+        let response = schema.execute(prepared.request).await;
+        let (_, cached) = policy.documents.parse_cached(query).unwrap();
+        let remembered = cached
+            .unwrap()
+            .validated
+            .lock()
+            .unwrap()
+            .get(&None)
+            .is_some_and(|slot| slot.get().is_some());
+        let errors = response.errors.into_iter().map(|e| e.message).collect();
+        (remembered, errors)
+    }
+
+    #[tokio::test]
+    async fn validation_is_remembered_only_for_valid_operations_without_variables() {
+        let policy = Policy {
+            documents: DocumentCache::new(8),
+            limits: OperationLimits::default(),
+            introspection: false,
+        };
+
+        let valid = execute(&policy, "{ __typename }", false).await;
+        let valid_again = execute(&policy, "{ __typename }", false).await;
+        let invalid = execute(&policy, "{ no_such_field }", false).await;
+        let invalid_again = execute(&policy, "{ no_such_field }", false).await;
+        let with_variables = execute(
+            &policy,
+            "query($x: Boolean!) { __typename @include(if: $x) }",
+            true,
+        )
+        .await;
+
+        assert_eq!(valid, (true, vec![]));
+        assert_eq!(valid_again, (true, vec![]));
+        assert!(!invalid.0 && !invalid.1.is_empty(), "{invalid:?}");
+        assert_eq!(
+            invalid_again, invalid,
+            "a failure is validated again, not remembered"
+        );
+        assert!(!with_variables.0, "{with_variables:?}");
     }
 }
