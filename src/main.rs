@@ -103,38 +103,22 @@ const PROBE_ID: &str = "bloc-graphql-check";
 /// `bloc-graphql check`: builds the whole configuration as the server would, then makes one
 /// Bloc call (`GET /customers/{PROBE_ID}`, which reads no customer) and prints a verdict.
 async fn check(cli: &Cli) -> ExitCode {
+    // `configure` validates everything the server checks at start-up; building the client
+    // is the one step left that can fail (`AppState::new` fails only there).
     let (config, _sandbox) = match configure(cli).await {
         Ok(configured) => configured,
-        Err(error) => {
-            println!("configuration: INVALID: {error:#}");
-            println!("verdict: not ready");
-            return ExitCode::from(2);
-        }
+        Err(error) => return not_ready(format!("configuration: INVALID: {error:#}"), 2),
     };
-    // Everything the server would build at start-up, built the same way.
-    let state = match AppState::new(config) {
-        Ok(state) => state,
-        Err(error) => {
-            println!("configuration: INVALID: {error}");
-            println!("verdict: not ready");
-            return ExitCode::from(2);
-        }
+    let client = match BlocClient::new(&config.bloc) {
+        Ok(client) => client,
+        Err(error) => return not_ready(format!("configuration: INVALID: {error}"), 2),
     };
-    let config = state.config();
     let mode = if config.sandbox { "sandbox" } else { "live" };
     println!(
         "configuration: ok ({mode}, Bloc at {}, {})",
         config.bloc.api_url,
         config.key_kind()
     );
-    let client = match BlocClient::new(&config.bloc) {
-        Ok(client) => client,
-        Err(error) => {
-            println!("configuration: INVALID: {error}");
-            println!("verdict: not ready");
-            return ExitCode::from(2);
-        }
-    };
     let options = CallOptions {
         timeout: Some(config.bloc.call_timeout),
         request_id: None,
@@ -149,16 +133,17 @@ async fn check(cli: &Cli) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error @ BlocError::Unauthorized { .. }) => {
-            println!("bloc: KEY REFUSED: {error}");
-            println!("verdict: not ready");
-            ExitCode::from(1)
+            not_ready(format!("bloc: KEY REFUSED: {error}"), 1)
         }
-        Err(error) => {
-            println!("bloc: NOT REACHABLE: {error} ({millis} ms)");
-            println!("verdict: not ready");
-            ExitCode::from(1)
-        }
+        Err(error) => not_ready(format!("bloc: NOT REACHABLE: {error} ({millis} ms)"), 1),
     }
+}
+
+/// Prints why `check` failed and its verdict, and gives its exit code.
+fn not_ready(reason: String, code: u8) -> ExitCode {
+    println!("{reason}");
+    println!("verdict: not ready");
+    ExitCode::from(code)
 }
 
 /// `bloc-graphql healthcheck`: exit 0 when `/healthz` answers 200.
