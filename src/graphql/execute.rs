@@ -15,7 +15,7 @@ use async_graphql::{
 };
 use serde::{Serialize, ser::SerializeMap};
 
-use super::{AppSchema, Upstream, document, limits, order::Ordering};
+use super::{AppSchema, Upstream, document, limits, order::Plan};
 use crate::{auth::Principal, config::OperationLimits, error::code, upstream::RequestStats};
 
 /// One GraphQL operation as the client sent it.
@@ -47,18 +47,27 @@ const MAX_CACHED_QUERY_BYTES: usize = 4 * 1024;
 /// the next (BENCHMARKS.md, tries 1 and 5). Parse errors are not cached.
 pub struct DocumentCache(Option<Mutex<LruCache<String, Arc<CachedDocument>>>>);
 
-/// A parsed document, and what validating its operations without variables found.
+/// A parsed document, and what is known about running its operations without variables.
 struct CachedDocument {
     doc: Arc<ExecutableDocument>,
-    /// Per operation name: filled once async-graphql has validated that operation with no
-    /// variables. Validation depends only on the schema, the document, the operation and the
-    /// variable values, so with no variables the outcome never changes. Operations run with
-    /// variables are validated every time (their values are part of what is validated).
-    validated: Mutex<HashMap<Option<String>, ValidationSlot>>,
+    /// Per operation name.
+    operations: Mutex<HashMap<Option<String>, Arc<OperationMemo>>>,
 }
 
-/// One operation's remembered validation, shared with the validation extension.
-type ValidationSlot = Arc<OnceLock<ValidationResult>>;
+/// What running one operation of a cached document **without variables** always gives, so
+/// it is worked out once. Each result depends only on the schema and the server's limits
+/// (fixed for the process), the document, the operation and the variable values; operations
+/// run with variables work everything out every time, since their values are part of it.
+#[derive(Default)]
+struct OperationMemo {
+    /// async-graphql's validation, filled only once it has passed (failures are validated
+    /// again each time).
+    validation: OnceLock<ValidationResult>,
+    /// The limit checks: the distinct customer ids named, or the limit exceeded.
+    limits: OnceLock<Result<Arc<HashSet<String>>, limits::Exceeded>>,
+    /// The response-order plan.
+    order: OnceLock<Arc<Plan>>,
+}
 
 impl DocumentCache {
     /// A cache for `entries` documents (0: no cache).
@@ -81,7 +90,7 @@ impl DocumentCache {
         }
         let entry = Arc::new(CachedDocument {
             doc: Arc::new(async_graphql::parser::parse_query(query)?),
-            validated: Mutex::default(),
+            operations: Mutex::default(),
         });
         cache
             .lock()
@@ -92,17 +101,19 @@ impl DocumentCache {
 }
 
 impl CachedDocument {
-    fn slot(&self, operation_name: Option<&str>) -> ValidationSlot {
-        let mut validated = self.validated.lock().expect("validation memo lock");
-        validated
-            .entry(operation_name.map(str::to_owned))
-            .or_default()
-            .clone()
+    fn memo(&self, operation_name: Option<&str>) -> Arc<OperationMemo> {
+        let mut operations = self.operations.lock().expect("operation memo lock");
+        if let Some(memo) = operations.get(&operation_name.map(str::to_owned)) {
+            return memo.clone();
+        }
+        let memo = Arc::new(OperationMemo::default());
+        operations.insert(operation_name.map(str::to_owned), memo.clone());
+        memo
     }
 }
 
 /// Request data telling [`ValidationMemo`] where this operation's validation is remembered.
-struct RememberValidation(ValidationSlot);
+struct RememberValidation(Arc<OperationMemo>);
 
 /// An async-graphql extension: answers validation from the document cache when the same
 /// operation of the same document, without variables, passed validation before; otherwise
@@ -122,14 +133,14 @@ impl Extension for ValidationMemo {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let Some(RememberValidation(slot)) = ctx.data_opt::<RememberValidation>() else {
+        let Some(RememberValidation(memo)) = ctx.data_opt::<RememberValidation>() else {
             return next.run(ctx).await;
         };
-        if let Some(result) = slot.get() {
+        if let Some(result) = memo.validation.get() {
             return Ok(*result);
         }
         let result = next.run(ctx).await?;
-        let _ = slot.set(result);
+        let _ = memo.validation.set(result);
         Ok(result)
     }
 }
@@ -140,7 +151,9 @@ pub struct Prepared {
     doc: Arc<ExecutableDocument>,
     variables: Variables,
     operation_name: Option<String>,
-    customer_ids: HashSet<String>,
+    customer_ids: Arc<HashSet<String>>,
+    /// Set when the operation runs without variables from a cached document.
+    memo: Option<Arc<OperationMemo>>,
 }
 
 impl Prepared {
@@ -244,13 +257,25 @@ pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Che
             )));
         }
     };
-    let mut customer_ids = HashSet::new();
+    let mut customer_ids = Arc::default();
     let selected = document::selected(&doc, operation.operation_name.as_deref());
+    let memo = match (&cached, selected, variables.is_empty()) {
+        (Some(cached), Some(_), true) => Some(cached.memo(operation.operation_name.as_deref())),
+        _ => None,
+    };
     if let Some(op) = selected {
         if queries_only && op.ty != OperationType::Query {
             return Checked::NotAQuery;
         }
-        match limits::check_operation(&doc, op, &variables, limits, policy.introspection) {
+        let check = || {
+            limits::check_operation(&doc, op, &variables, limits, policy.introspection)
+                .map(Arc::new)
+        };
+        let checked = match &memo {
+            Some(memo) => memo.limits.get_or_init(check).clone(),
+            None => check(),
+        };
+        match checked {
             Ok(ids) => customer_ids = ids,
             Err(e) => return rejected(e.code, e.message),
         }
@@ -260,9 +285,8 @@ pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Che
         request = request.operation_name(name);
     }
     request.set_parsed_query(ExecutableDocument::clone(&doc));
-    if let (Some(cached), Some(_), true) = (&cached, selected, variables.is_empty()) {
-        let slot = cached.slot(operation.operation_name.as_deref());
-        request = request.data(RememberValidation(slot));
+    if let Some(memo) = &memo {
+        request = request.data(RememberValidation(memo.clone()));
     }
     Checked::Ready(Box::new(Prepared {
         request,
@@ -270,6 +294,7 @@ pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Che
         variables,
         operation_name: operation.operation_name,
         customer_ids,
+        memo,
     }))
 }
 
@@ -286,6 +311,7 @@ pub async fn run(
         doc,
         variables,
         operation_name,
+        memo,
         ..
     } = prepared;
     let request = request.data(Arc::clone(upstream)).data(principal.clone());
@@ -297,7 +323,13 @@ pub async fn run(
         return request_error(response.errors, code::GRAPHQL_VALIDATION_FAILED);
     }
     if let Some(op) = document::selected(&doc, operation_name.as_deref()) {
-        Ordering::new(&doc, op, &variables).restore(&mut response.data);
+        // Only a validated operation gets here: its fragments have no cycles.
+        let plan = || Arc::new(Plan::new(&doc, op, &variables));
+        let plan = match &memo {
+            Some(memo) => memo.order.get_or_init(plan).clone(),
+            None => plan(),
+        };
+        plan.restore(&mut response.data);
     }
     Response {
         inner: response,
@@ -381,13 +413,52 @@ mod tests {
         let (_, cached) = policy.documents.parse_cached(query).unwrap();
         let remembered = cached
             .unwrap()
-            .validated
+            .operations
             .lock()
             .unwrap()
             .get(&None)
-            .is_some_and(|slot| slot.get().is_some());
+            .is_some_and(|memo| memo.validation.get().is_some());
         let errors = response.errors.into_iter().map(|e| e.message).collect();
         (remembered, errors)
+    }
+
+    #[test]
+    fn limit_checks_are_remembered_per_operation_with_their_outcome() {
+        let policy = Policy {
+            documents: DocumentCache::new(8),
+            limits: OperationLimits {
+                max_aliases: 1,
+                ..OperationLimits::default()
+            },
+            introspection: false,
+        };
+        let prepare = |query: &str| {
+            let operation = Operation {
+                query: query.into(),
+                ..Operation::default()
+            };
+            prepare(operation, &policy, false)
+        };
+        let remembered = |query: &str| {
+            let (_, cached) = policy.documents.parse_cached(query).unwrap();
+            let cached = cached.unwrap();
+            let operations = cached.operations.lock().unwrap();
+            operations.get(&None).map(|memo| match memo.limits.get() {
+                Some(Ok(ids)) => format!("ok {}", ids.len()),
+                Some(Err(e)) => e.code.to_owned(),
+                None => "nothing".to_owned(),
+            })
+        };
+        let within = r#"{ a: customer(id: "1") { name } customer(id: "2") { name } }"#;
+        let beyond = "{ a: customer_count b: customer_count }";
+
+        for _ in 0..2 {
+            assert!(matches!(prepare(within), Checked::Ready(_)));
+            assert!(matches!(prepare(beyond), Checked::Rejected(_)));
+        }
+
+        assert_eq!(remembered(within).as_deref(), Some("ok 2"));
+        assert_eq!(remembered(beyond).as_deref(), Some("TOO_MANY_ALIASES"));
     }
 
     #[tokio::test]

@@ -19,7 +19,7 @@ use super::{
 use crate::{config::OperationLimits, error::code};
 
 /// A limit that was exceeded: the code names it, the message gives both numbers.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Exceeded {
     pub code: &'static str,
     pub message: String,

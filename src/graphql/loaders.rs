@@ -1,33 +1,37 @@
 //! Per-request batching and de-duplication of Bloc lookups.
 //!
 //! One [`Upstream`] lives for exactly one HTTP request (all operations of a batched request
-//! share it; nothing is shared across requests here: that is the [`Gateway`]'s job). Its
-//! [`DataLoader`] gathers the ids that sibling resolvers ask for into one batch, with no
-//! timer delay. Bloc has no bulk endpoint, so a batch fans out one lookup per id, at most
-//! `concurrency` at a time.
+//! share it; nothing is shared across requests here: that is the [`Gateway`]'s job). It is a
+//! data loader shaped by Bloc's API:
 //!
-//! De-duplication does not rely on batch timing: every id maps to one shared future (in
-//! flight or finished) for the life of the request, so an id is looked up at most once even
-//! when two batches name it. Each id carries its own `Result`, so one failing id never fails
-//! its batch-mates (async-graphql fails the whole batch when `load` returns `Err`).
+//! - **De-duplication:** every id maps to one shared lookup (in flight or finished) for the
+//!   life of the request, so an id is looked up at most once however many fields, aliases or
+//!   operations name it. Each id carries its own `Result`, so one failing id never fails
+//!   another.
+//! - **Batching:** the ids first asked for while the executor runs one pass over the
+//!   request's ready resolvers form one batch (counted in `extensions.upstream.batches`,
+//!   traced as one `loader_batch` span). Bloc has no bulk endpoint, so a batch is a fan-out
+//!   of one lookup per id, at most `concurrency` at a time.
+//! - **No batch window:** each lookup starts the moment it is asked for. A loader for a bulk
+//!   endpoint holds its batch open for a timer tick to collect more keys; with one call per
+//!   id that wait buys nothing. (Until try 6 in BENCHMARKS.md this was async-graphql's
+//!   `DataLoader`, which holds even a zero delay on the timer wheel and cost about 5,000
+//!   instructions per load.)
 
 use std::{
     collections::HashMap,
-    convert::Infallible,
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, Ordering},
     },
-    time::Duration,
 };
 
-use async_graphql::dataloader::{DataLoader, Loader};
 use futures::{
     FutureExt,
-    future::{BoxFuture, Shared, join_all},
+    future::{BoxFuture, Shared},
 };
 use tokio::sync::{OnceCell, Semaphore};
-use tracing::Instrument;
+use tracing::{Instrument, Span};
 
 use crate::{
     bloc::{self, Customer},
@@ -40,27 +44,39 @@ pub(crate) type Lookup = Result<Option<Arc<Customer>>, bloc::Error>;
 /// The outcome of the list call.
 pub(crate) type Listing = Result<Arc<ListSnapshot>, bloc::Error>;
 
+/// One id's lookup, shared by everything in the request that names the id.
+type SharedLookup = Shared<BoxFuture<'static, Lookup>>;
+
 /// Everything resolvers use to reach Bloc during one HTTP request.
 pub struct Upstream {
-    loader: DataLoader<CustomerLoader>,
+    gateway: Gateway,
+    call: Call,
+    permits: Arc<Semaphore>,
+    /// Every id this request has asked for, with its lookup.
+    lookups: Mutex<HashMap<String, SharedLookup>>,
+    /// The batch that ids asked for now join, until the current executor pass ends.
+    open: Arc<Mutex<Option<Batch>>>,
     listing: OnceCell<Listing>,
     /// Set when the list call starts, so lookups can wait for it instead of racing it.
     listing_started: AtomicBool,
 }
 
+/// A batch still taking ids.
+struct Batch {
+    /// The `loader_batch` span its lookups run in; `ids` is recorded when it closes.
+    span: Span,
+    ids: usize,
+}
+
 impl Upstream {
     /// A fresh loader for one HTTP request.
     pub fn new(gateway: Gateway, call: Call, concurrency: usize) -> Self {
-        let loader = CustomerLoader {
+        Self {
             gateway,
             call,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
-            memo: Mutex::default(),
-        };
-        Self {
-            // Zero delay: the batch closes when the resolvers that were ready have run,
-            // not after a timer (the 1 ms default costs ~1 ms at p50 on every query).
-            loader: DataLoader::new(loader, tokio::spawn).delay(Duration::ZERO),
+            lookups: Mutex::default(),
+            open: Arc::default(),
             listing: OnceCell::new(),
             listing_started: AtomicBool::new(false),
         }
@@ -68,23 +84,17 @@ impl Upstream {
 
     /// Counters for the upstream traffic of this request so far.
     pub fn stats(&self) -> &RequestStats {
-        &self.loader.loader().call.stats
+        &self.call.stats
     }
 
-    /// One customer by id, through the batching loader. When this request has already
-    /// started the list call, the lookup waits for it: the list primes the loader, so an id
-    /// it holds costs no call of its own.
+    /// One customer by id. When this request has already started the list call, the lookup
+    /// waits for it: the list primes the loader, so an id it holds costs no call of its own.
     pub(crate) async fn customer(&self, id: &str) -> Lookup {
         if self.listing_started.load(Ordering::Acquire) {
             // A failed list is that field's error; the lookup then makes its own call.
             let _ = self.listing().await;
         }
-        match self.loader.load_one(id.to_owned()).await {
-            Ok(Some(lookup)) => lookup,
-            // `load` answers every key it is given, so a missing key means "not found".
-            Ok(None) => Ok(None),
-            Err(never) => match never {},
-        }
+        self.lookup(id).await
     }
 
     /// The whole customer list, fetched at most once per request. Its records prime the
@@ -93,30 +103,21 @@ impl Upstream {
         self.listing_started.store(true, Ordering::Release);
         self.listing
             .get_or_init(|| async {
-                let loader = self.loader.loader();
-                let list = loader.gateway.customers(&loader.call).await?;
-                loader.prime(&list.customers);
+                let list = self.gateway.customers(&self.call).await?;
+                self.prime(&list.customers);
                 Ok(list)
             })
             .await
             .clone()
     }
-}
 
-/// The loader behind [`Upstream`]: one shared future per id.
-struct CustomerLoader {
-    gateway: Gateway,
-    call: Call,
-    permits: Arc<Semaphore>,
-    memo: Mutex<HashMap<String, Shared<BoxFuture<'static, Lookup>>>>,
-}
-
-impl CustomerLoader {
-    fn lookup(&self, id: &str) -> Shared<BoxFuture<'static, Lookup>> {
-        let mut memo = self.memo.lock().expect("memo lock poisoned");
-        if let Some(existing) = memo.get(id) {
+    /// The id's shared lookup: the existing one, or a new one in the open batch.
+    fn lookup(&self, id: &str) -> SharedLookup {
+        let mut lookups = self.lookups.lock().expect("lookups lock poisoned");
+        if let Some(existing) = lookups.get(id) {
             return existing.clone();
         }
+        let span = self.join_batch();
         let (gateway, call, permits) = (
             self.gateway.clone(),
             self.call.clone(),
@@ -130,38 +131,44 @@ impl CustomerLoader {
                 .expect("semaphore never closed");
             gateway.customer(&id_owned, &call).await
         }
+        .instrument(span)
         .boxed()
         .shared();
-        memo.insert(id.to_owned(), lookup.clone());
+        lookups.insert(id.to_owned(), lookup.clone());
         lookup
     }
 
+    /// Adds one id to the open batch, opening one if there is none, and returns the batch's
+    /// span. A new batch is closed by a task spawned when it opens, which runs once the
+    /// request's task has finished its current pass over its ready resolvers.
+    fn join_batch(&self) -> Span {
+        let mut open = self.open.lock().expect("batch lock poisoned");
+        let batch = open.get_or_insert_with(|| {
+            self.call.stats.count_batch();
+            let closing = Arc::clone(&self.open);
+            tokio::spawn(async move {
+                let batch = closing.lock().expect("batch lock poisoned").take();
+                if let Some(batch) = batch {
+                    // The batch size only: ids are the clients' input.
+                    batch.span.record("ids", batch.ids);
+                }
+            });
+            Batch {
+                span: tracing::info_span!("loader_batch", ids = tracing::field::Empty),
+                ids: 0,
+            }
+        });
+        batch.ids += 1;
+        batch.span.clone()
+    }
+
     fn prime(&self, customers: &[Arc<Customer>]) {
-        let mut memo = self.memo.lock().expect("memo lock poisoned");
+        let mut lookups = self.lookups.lock().expect("lookups lock poisoned");
         for customer in customers {
             let ready: Lookup = Ok(Some(customer.clone()));
-            memo.entry(customer.id.clone())
+            lookups
+                .entry(customer.id.clone())
                 .or_insert_with(|| futures::future::ready(ready).boxed().shared());
         }
-    }
-}
-
-impl Loader<String> for CustomerLoader {
-    type Value = Lookup;
-    type Error = Infallible;
-
-    async fn load(&self, ids: &[String]) -> Result<HashMap<String, Lookup>, Infallible> {
-        self.call.stats.count_batch();
-        let lookups = ids.iter().map(|id| {
-            let lookup = self.lookup(id);
-            async move { (id.clone(), lookup.await) }
-        });
-        // The span carries the batch size only: ids are the clients' input.
-        let span = tracing::info_span!("loader_batch", ids = ids.len());
-        Ok(join_all(lookups)
-            .instrument(span)
-            .await
-            .into_iter()
-            .collect())
     }
 }

@@ -179,6 +179,28 @@ async fn customers_from_the_list_answer_later_lookups_without_a_call() {
 }
 
 #[tokio::test]
+async fn ids_asked_for_after_a_batch_has_run_form_a_new_batch() {
+    let app = spawn_app().await;
+    mount_customer(&app.bloc, customer(&id(1)), 1).await;
+    mount_list(&app.bloc, json!([customer(&id(2))]), 1).await;
+    mount_customer(&app.bloc, customer(&id(3)), 1).await;
+    // `a` is asked for at once; `b` waits for the list (it might be in it), and is asked
+    // for only when the list is in: a later pass of the executor, so a second batch.
+    let query = format!(
+        r#"{{ a: customer(id: "{}") {{ id }} customers {{ id }} b: customer(id: "{}") {{ id }} }}"#,
+        id(1),
+        id(3)
+    );
+
+    let response = app.traced(&json!({ "query": query })).await;
+
+    assert!(response.get("errors").is_none(), "{response}");
+    assert_eq!(response["data"]["b"]["id"], id(3));
+    assert_eq!(response["extensions"]["upstream"]["calls"], 3);
+    assert_eq!(response["extensions"]["upstream"]["batches"], 2);
+}
+
+#[tokio::test]
 async fn the_list_primes_lookups_in_other_operations_of_a_batch() {
     let app = spawn_app().await;
     mount_list(&app.bloc, json!([customer(&id(7))]), 1).await;
