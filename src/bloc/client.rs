@@ -9,7 +9,7 @@ use reqwest::{
 };
 use secrecy::ExposeSecret;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use url::Url;
 
 use super::{Customer, Error};
@@ -50,12 +50,13 @@ pub struct CallOptions {
     pub request_id: Option<HeaderValue>,
 }
 
-/// Bloc's response envelope: `{ success, data, message, metadata? }`.
+/// Bloc's response envelope: `{ success, data, message, metadata? }`. `data` stays JSON text
+/// (borrowed from the body) until the caller decodes it as what it expects.
 #[derive(Deserialize)]
-struct Envelope {
+struct Envelope<'a> {
     success: bool,
-    #[serde(default)]
-    data: Value,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
 }
 
 /// What a 404 (or a 400 on an id lookup) means for the endpoint being called.
@@ -108,40 +109,41 @@ impl BlocClient {
         let Some(url) = self.customer_url(id) else {
             return Ok(None);
         };
-        let Some(data) = self.get(url, Missing::IsNone, options).await? else {
-            return Ok(None);
+        let read = |data: Option<&RawValue>| {
+            data.and_then(|data| Customer::from_json(data.get()).ok())
+                .ok_or_else(|| Error::Decode {
+                    detail: "customer record without a string id".into(),
+                })
         };
-        match Customer::from_value(data) {
-            Ok(customer) => Ok(Some(customer)),
-            Err(_) => Err(Error::Decode {
-                detail: "customer record without a string id".into(),
-            }),
-        }
+        self.get(url, Missing::IsNone, options, read).await
     }
 
     /// `GET /customers`: every customer in one call (Bloc documents no paging parameters).
     /// A `null` list is an empty one.
     pub async fn customers(&self, options: &CallOptions) -> Result<CustomerList, Error> {
         let url = self.url(["customers"]);
-        let data = self.get(url, Missing::IsError, options).await?;
-        let records = match data {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(records)) => records,
-            Some(_) => {
-                return Err(Error::Decode {
+        let read = |data: Option<&RawValue>| {
+            let records: Vec<&RawValue> = match data {
+                None => Vec::new(),
+                Some(data) => serde_json::from_str(data.get()).map_err(|_| Error::Decode {
                     detail: "customer list is not an array".into(),
-                });
-            }
+                })?,
+            };
+            let total = records.len();
+            let customers: Vec<Customer> = records
+                .into_iter()
+                .filter_map(|record| Customer::from_json(record.get()).ok())
+                .collect();
+            Ok(CustomerList {
+                undecodable: total - customers.len(),
+                customers,
+            })
         };
-        let total = records.len();
-        let customers: Vec<Customer> = records
-            .into_iter()
-            .filter_map(|record| Customer::from_value(record).ok())
-            .collect();
-        Ok(CustomerList {
-            undecodable: total - customers.len(),
-            customers,
-        })
+        let list = self.get(url, Missing::IsError, options, read).await?;
+        Ok(list.unwrap_or_else(|| CustomerList {
+            customers: Vec::new(),
+            undecodable: 0,
+        }))
     }
 
     fn customer_url(&self, id: &str) -> Option<Url> {
@@ -160,13 +162,15 @@ impl BlocClient {
         url
     }
 
-    /// Sends one GET and unwraps Bloc's envelope to its `data`.
-    async fn get(
+    /// Sends one GET, unwraps Bloc's envelope and reads its `data` (`None` when absent or
+    /// `null`) with `read`. `Ok(None)` when the resource is missing.
+    async fn get<T>(
         &self,
         url: Url,
         missing: Missing,
         options: &CallOptions,
-    ) -> Result<Option<Value>, Error> {
+        read: impl FnOnce(Option<&RawValue>) -> Result<T, Error>,
+    ) -> Result<Option<T>, Error> {
         let mut request = self.http.get(url);
         if let Some(timeout) = options.timeout {
             request = request.timeout(timeout);
@@ -211,7 +215,7 @@ impl BlocClient {
         if !envelope.success {
             return Err(Error::Unsuccessful);
         }
-        Ok(Some(envelope.data))
+        read(envelope.data).map(Some)
     }
 }
 
