@@ -276,10 +276,14 @@ impl Customer {
 
 /// Joins words with single spaces, whatever whitespace they came with.
 fn squash<'a>(parts: impl Iterator<Item = &'a str>) -> String {
-    parts
-        .flat_map(str::split_whitespace)
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut joined = String::new();
+    for word in parts.flat_map(str::split_whitespace) {
+        if !joined.is_empty() {
+            joined.push(' ');
+        }
+        joined.push_str(word);
+    }
+    joined
 }
 
 #[cfg(test)]

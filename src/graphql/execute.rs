@@ -75,6 +75,16 @@ impl DocumentCache {
         Self(NonZeroUsize::new(entries).map(|n| Mutex::new(LruCache::new(n))))
     }
 
+    /// The cache entry for exactly this query text, if there is one.
+    fn lookup(&self, query: &str) -> Option<Arc<CachedDocument>> {
+        let cache = self.0.as_ref()?;
+        cache
+            .lock()
+            .expect("document cache lock")
+            .get(query)
+            .cloned()
+    }
+
     /// The parsed document and, when it is cached, its cache entry.
     fn parse_cached(
         &self,
@@ -242,21 +252,27 @@ pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Che
         let error = ServerError::new(message, None);
         Checked::Rejected(Box::new(request_error(vec![error], code)))
     };
-    if let Err(e) = limits::check_text(&operation.query, limits) {
-        return rejected(e.code, e.message);
-    }
+    let (doc, cached) = match policy.documents.lookup(&operation.query) {
+        // Only text that passed the size and token checks is ever parsed and cached.
+        Some(entry) => (entry.doc.clone(), Some(entry)),
+        None => {
+            if let Err(e) = limits::check_text(&operation.query, limits) {
+                return rejected(e.code, e.message);
+            }
+            match policy.documents.parse_cached(&operation.query) {
+                Ok(parsed) => parsed,
+                Err(error) => {
+                    return Checked::Rejected(Box::new(request_error(
+                        vec![error],
+                        code::GRAPHQL_PARSE_FAILED,
+                    )));
+                }
+            }
+        }
+    };
     let variables = Variables::from_json(serde_json::Value::Object(
         operation.variables.unwrap_or_default(),
     ));
-    let (doc, cached) = match policy.documents.parse_cached(&operation.query) {
-        Ok(parsed) => parsed,
-        Err(error) => {
-            return Checked::Rejected(Box::new(request_error(
-                vec![error],
-                code::GRAPHQL_PARSE_FAILED,
-            )));
-        }
-    };
     let mut customer_ids = Arc::default();
     let selected = document::selected(&doc, operation.operation_name.as_deref());
     let memo = match (&cached, selected, variables.is_empty()) {
