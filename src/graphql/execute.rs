@@ -331,7 +331,9 @@ pub async fn run(
         ..
     } = prepared;
     let request = request.data(Arc::clone(upstream)).data(principal.clone());
-    let mut response = schema.execute(request).await;
+    // Boxed: async-graphql's execution future is a few KB, and every layer above (the
+    // request timeout, the handler, axum's boxing) would otherwise move a copy of it.
+    let mut response = Box::pin(schema.execute(request)).await;
     let is_request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());

@@ -92,7 +92,9 @@ impl Upstream {
     pub(crate) async fn customer(&self, id: &str) -> Lookup {
         if self.listing_started.load(Ordering::Acquire) {
             // A failed list is that field's error; the lookup then makes its own call.
-            let _ = self.listing().await;
+            // Boxed: the rare path would otherwise make every lookup's future (which
+            // async-graphql boxes and moves per field) the size of the list call's.
+            let _ = Box::pin(self.listing()).await;
         }
         self.lookup(id).await
     }

@@ -135,8 +135,9 @@ fn upstream<'a>(ctx: &Context<'a>) -> Result<&'a Arc<Upstream>> {
 
 /// Fetches the list once per request; records Bloc sent unreadably are reported once.
 async fn listing(ctx: &Context<'_>) -> Result<Arc<crate::upstream::ListSnapshot>> {
-    let listing = upstream(ctx)?
-        .listing()
+    // Boxed, so the list call's large future is not inlined into every root field's
+    // future (async-graphql boxes and moves one per field, whichever field it is).
+    let listing = Box::pin(upstream(ctx)?.listing())
         .await
         .map_err(|e| error::upstream(&e))?;
     if listing.undecodable > 0 {
