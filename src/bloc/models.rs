@@ -5,6 +5,8 @@
 //! a parsed value, absent (`None`, for every "unset" marker), or [`Invalid`] when Bloc sent
 //! something that does not parse. One bad field never spoils the rest of the record.
 
+use std::sync::OnceLock;
+
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -246,6 +248,10 @@ pub struct Customer {
     pub means_of_identity: Lenient<String>,
     pub means_of_identity_url: Lenient<String>,
     pub identity_url: Lenient<String>,
+    /// [`Customer::display_name`], worked out on first use: a record is shared by every field
+    /// and request that reads it while cached.
+    #[serde(skip)]
+    display_name: OnceLock<String>,
 }
 
 impl Customer {
@@ -262,15 +268,17 @@ impl Customer {
 
     /// Display name: `"<first> <last>"` with stray spaces removed, falling back to Bloc's
     /// surname-first `full_name` when both parts are missing.
-    pub fn display_name(&self) -> String {
-        let parts = [self.first_name.value(), self.last_name.value()];
-        let joined = parts.into_iter().flatten().map(String::as_str);
-        let name = squash(joined);
-        if name.is_empty() {
-            squash(self.full_name.value().map(String::as_str).into_iter())
-        } else {
-            name
-        }
+    pub fn display_name(&self) -> &str {
+        self.display_name.get_or_init(|| {
+            let parts = [self.first_name.value(), self.last_name.value()];
+            let joined = parts.into_iter().flatten().map(String::as_str);
+            let name = squash(joined);
+            if name.is_empty() {
+                squash(self.full_name.value().map(String::as_str).into_iter())
+            } else {
+                name
+            }
+        })
     }
 }
 

@@ -68,7 +68,9 @@ impl Plan {
                     None => continue,
                 },
             };
-            map.swap_indices(at, next);
+            if at != next {
+                map.swap_indices(at, next);
+            }
             if let Some(child) = child {
                 child.restore(&mut map[next]);
             }

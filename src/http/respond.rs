@@ -25,8 +25,10 @@ pub(super) fn answer(media: MediaType, response: &graphql::Response) -> Response
 
 /// A JSON response; GraphQL results may hold PII, so nothing along the way may store it.
 pub(super) fn json(status: StatusCode, media: MediaType, body: &impl Serialize) -> Response {
-    let bytes = match serde_json::to_vec(body) {
-        Ok(bytes) => bytes,
+    // Sized for most responses, so serialising rarely grows (and copies) the buffer.
+    let mut bytes = Vec::with_capacity(4096);
+    match serde_json::to_writer(&mut bytes, body) {
+        Ok(()) => {}
         Err(_) => {
             tracing::error!("could not serialise a GraphQL response");
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();

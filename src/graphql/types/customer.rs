@@ -39,7 +39,7 @@ macro_rules! text_fields {
 
             /// Display name, `"<first> <last>"` with stray spaces removed (Bloc's `full_name`
             /// is surname first). Falls back to `full_name`, then to an empty string.
-            async fn name(&self) -> String {
+            async fn name(&self) -> &str {
                 self.0.display_name()
             }
 
