@@ -9,7 +9,8 @@ use crate::bloc::models;
 pub(crate) struct Address<'a>(pub &'a models::Address);
 
 /// A customer's postal address, set at KYC tier 1. Blank parts are `null`.
-#[Object(rename_fields = "snake_case")]
+// `serial`: the fields read memory only (see `Customer`).
+#[Object(rename_fields = "snake_case", serial)]
 impl Address<'_> {
     /// Street and house number.
     async fn street(&self) -> Result<Option<&String>> {

@@ -30,7 +30,10 @@ macro_rules! text_fields {
         /// Bloc's "unset" markers (empty strings, the zero time `0001-01-01T00:00:00Z`, an empty
         /// address, omitted fields) are `null`. A value Bloc sends that does not parse is `null` with
         /// an `UPSTREAM_BAD_RESPONSE` error at its path; the rest of the customer is unaffected.
-        #[Object(rename_fields = "snake_case")]
+        // `serial`: every field reads the record already fetched, so there is nothing to
+        // overlap, and resolving them one after another spares async-graphql's per-field
+        // `FuturesUnordered` bookkeeping (and keeps them in query order).
+        #[Object(rename_fields = "snake_case", serial)]
         impl Customer {
             /// Bloc's customer id (a 24-hex ObjectId).
             async fn id(&self) -> ID {

@@ -10,7 +10,8 @@ pub(crate) struct SyncData<'a>(pub &'a models::SyncData);
 
 /// Bloc's record of a sync with an external provider. Bloc names these fields in Go style
 /// (`Provider`, `ID`); they are kept verbatim so queries match Bloc's docs.
-#[Object(name = "SyncData")]
+// `serial`: the fields read memory only (see `Customer`).
+#[Object(name = "SyncData", serial)]
 impl SyncData<'_> {
     /// The provider synced with; `null` when none.
     #[graphql(name = "Provider")]
