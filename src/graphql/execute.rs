@@ -111,14 +111,14 @@ impl DocumentCache {
 }
 
 impl CachedDocument {
+    /// The memo of an operation the document has (the caller checks that it exists, so
+    /// clients cannot grow the map with made-up names).
     fn memo(&self, operation_name: Option<&str>) -> Arc<OperationMemo> {
         let mut operations = self.operations.lock().expect("operation memo lock");
-        if let Some(memo) = operations.get(&operation_name.map(str::to_owned)) {
-            return memo.clone();
-        }
-        let memo = Arc::new(OperationMemo::default());
-        operations.insert(operation_name.map(str::to_owned), memo.clone());
-        memo
+        operations
+            .entry(operation_name.map(str::to_owned))
+            .or_default()
+            .clone()
     }
 }
 
