@@ -23,6 +23,7 @@ pub struct BlocClient {
 }
 
 /// The result of `GET /customers`.
+#[derive(Default)]
 pub struct CustomerList {
     /// Records that decoded (each may still hold invalid fields).
     pub customers: Vec<Customer>,
@@ -139,11 +140,11 @@ impl BlocClient {
                 customers,
             })
         };
-        let list = self.get(url, Missing::IsError, options, read).await?;
-        Ok(list.unwrap_or_else(|| CustomerList {
-            customers: Vec::new(),
-            undecodable: 0,
-        }))
+        // `Missing::IsError`: never `None`, but an empty list would be the answer.
+        Ok(self
+            .get(url, Missing::IsError, options, read)
+            .await?
+            .unwrap_or_default())
     }
 
     fn customer_url(&self, id: &str) -> Option<Url> {

@@ -25,7 +25,6 @@ const MAX_PLAN_DEPTH: usize = 64;
 
 /// The response keys of one object, in order, each with the plan of its value (`None` for a
 /// leaf).
-#[derive(Debug, Default, PartialEq)]
 pub(crate) struct Plan {
     keys: Vec<(Name, Option<Plan>)>,
 }
