@@ -4,6 +4,7 @@
 //! [`execute`] runs one operation and returns a response whose fields are in the order the
 //! query asked for them.
 
+mod direct;
 mod document;
 mod execute;
 mod guard;

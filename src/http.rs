@@ -217,6 +217,7 @@ async fn single(
     let Ok(mut response) = tokio::time::timeout(limits.request_timeout, run).await else {
         return timed_out(media);
     };
+    count_execution(state, &response);
     if upstream.stats().stale() {
         response.mark_stale();
     }
@@ -326,7 +327,10 @@ async fn batch(
         async move {
             match checked {
                 Checked::Ready(prepared) => {
-                    Some(graphql::run(state.schema(), upstream, principal, *prepared).await)
+                    let response =
+                        graphql::run(state.schema(), upstream, principal, *prepared).await;
+                    count_execution(state, &response);
+                    Some(response)
                 }
                 Checked::Rejected(response) => Some(*response),
                 // POST allows every operation type.
@@ -352,6 +356,15 @@ async fn batch(
         })
         .collect();
     json(StatusCode::OK, media, &responses)
+}
+
+fn count_execution(state: &AppState, response: &graphql::Response) {
+    let metrics = state.metrics();
+    if response.ran_directly() {
+        metrics.executed_directly.inc();
+    } else {
+        metrics.executed_by_async_graphql.inc();
+    }
 }
 
 /// One log line per GraphQL request: who, which operations, outcome, upstream calls and

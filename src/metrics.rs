@@ -19,6 +19,10 @@ pub struct Metrics {
     pub requests: IntCounterVec,
     /// GraphQL request latency.
     pub request_seconds: HistogramVec,
+    /// Operations run directly (`graphql_executions_total{executor="direct"}`).
+    pub executed_directly: IntCounter,
+    /// Operations run on async-graphql's executor (`executor="async_graphql"`).
+    pub executed_by_async_graphql: IntCounter,
     /// Upstream calls by endpoint and status (HTTP status, or `timeout`, `transport`...).
     pub upstream_calls: IntCounterVec,
     /// Upstream call latency by endpoint.
@@ -84,6 +88,11 @@ impl Metrics {
         registry
             .register(Box::new(circuit_state.clone()))
             .expect("unique metric");
+        let executions = counters(
+            "graphql_executions_total",
+            "GraphQL operations run, by executor (direct or async_graphql)",
+            &["executor"],
+        );
         Self {
             requests: counters(
                 "graphql_requests_total",
@@ -95,6 +104,8 @@ impl Metrics {
                 "GraphQL request latency",
                 &["outcome"],
             ),
+            executed_directly: executions.with_label_values(&["direct"]),
+            executed_by_async_graphql: executions.with_label_values(&["async_graphql"]),
             upstream_calls: counters(
                 "bloc_calls_total",
                 "Calls to Bloc by endpoint and status",

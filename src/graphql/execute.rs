@@ -11,11 +11,11 @@ use lru::LruCache;
 use async_graphql::{
     ErrorExtensionValues, ServerError, ValidationResult, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation},
-    parser::types::{ExecutableDocument, OperationType},
+    parser::types::{DocumentOperations, ExecutableDocument, OperationType},
 };
 use serde::{Serialize, ser::SerializeMap};
 
-use super::{AppSchema, Upstream, document, limits, order::Plan};
+use super::{AppSchema, Upstream, direct, document, limits, order::Plan};
 use crate::{auth::Principal, config::OperationLimits, error::code, upstream::RequestStats};
 
 /// One GraphQL operation as the client sent it.
@@ -67,6 +67,9 @@ struct OperationMemo {
     limits: OnceLock<Result<Arc<HashSet<String>>, limits::Exceeded>>,
     /// The response-order plan.
     order: OnceLock<Arc<Plan>>,
+    /// The direct-execution plan, when the operation has the shape it runs; compiled only
+    /// once async-graphql has validated the operation.
+    direct: OnceLock<Option<Arc<direct::Plan>>>,
 }
 
 impl DocumentCache {
@@ -157,13 +160,15 @@ impl Extension for ValidationMemo {
 
 /// An operation that passed its checks and is ready to run.
 pub struct Prepared {
-    request: async_graphql::Request,
+    query: String,
     doc: Arc<ExecutableDocument>,
     variables: Variables,
     operation_name: Option<String>,
     customer_ids: Arc<HashSet<String>>,
     /// Set when the operation runs without variables from a cached document.
     memo: Option<Arc<OperationMemo>>,
+    /// Set when the operation can be run directly (`super::direct`).
+    direct: Option<Arc<direct::Plan>>,
 }
 
 impl Prepared {
@@ -185,6 +190,21 @@ impl Prepared {
     pub fn customer_ids(&self) -> &HashSet<String> {
         &self.customer_ids
     }
+
+    /// The operation as an async-graphql request (taking the query text), with the cached
+    /// document and, without variables, where its validation is remembered.
+    fn take_request(&mut self) -> async_graphql::Request {
+        let mut request = async_graphql::Request::new(std::mem::take(&mut self.query))
+            .variables(self.variables.clone());
+        if let Some(name) = &self.operation_name {
+            request = request.operation_name(name);
+        }
+        request.set_parsed_query(ExecutableDocument::clone(&self.doc));
+        if let Some(memo) = &self.memo {
+            request = request.data(RememberValidation(memo.clone()));
+        }
+        request
+    }
 }
 
 /// The result of [`prepare`].
@@ -202,9 +222,15 @@ pub enum Checked {
 pub struct Response {
     inner: async_graphql::Response,
     request_error: bool,
+    direct: bool,
 }
 
 impl Response {
+    /// True when the operation ran directly rather than on async-graphql's executor.
+    pub fn ran_directly(&self) -> bool {
+        self.direct
+    }
+
     /// True when the operation never started (parse or validation failure, bad variables):
     /// the response then has no `data` entry.
     pub fn is_request_error(&self) -> bool {
@@ -296,21 +322,27 @@ pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Che
             Err(e) => return rejected(e.code, e.message),
         }
     }
-    let mut request = async_graphql::Request::new(operation.query).variables(variables.clone());
-    if let Some(name) = &operation.operation_name {
-        request = request.operation_name(name);
-    }
-    request.set_parsed_query(ExecutableDocument::clone(&doc));
-    if let Some(memo) = &memo {
-        request = request.data(RememberValidation(memo.clone()));
-    }
+    // async-graphql refuses a name given for a document's one anonymous operation, after
+    // validating it: such a request never runs directly.
+    let named_anonymous = matches!(
+        (&doc.operations, &operation.operation_name),
+        (DocumentOperations::Single(_), Some(_))
+    );
+    let direct = match (&memo, selected) {
+        (Some(memo), Some(op)) if memo.validation.get().is_some() && !named_anonymous => memo
+            .direct
+            .get_or_init(|| direct::Plan::compile(op).map(Arc::new))
+            .clone(),
+        _ => None,
+    };
     Checked::Ready(Box::new(Prepared {
-        request,
+        query: operation.query,
         doc,
         variables,
         operation_name: operation.operation_name,
         customer_ids,
         memo,
+        direct,
     }))
 }
 
@@ -320,17 +352,28 @@ pub async fn run(
     schema: &AppSchema,
     upstream: &Arc<Upstream>,
     principal: &Principal,
-    prepared: Prepared,
+    mut prepared: Prepared,
 ) -> Response {
+    if let Some(plan) = &prepared.direct
+        && let Some(data) = plan.run(upstream, principal).await
+    {
+        return Response {
+            inner: async_graphql::Response::new(data),
+            request_error: false,
+            direct: true,
+        };
+    }
+    let request = prepared
+        .take_request()
+        .data(Arc::clone(upstream))
+        .data(principal.clone());
     let Prepared {
-        request,
         doc,
         variables,
         operation_name,
         memo,
         ..
     } = prepared;
-    let request = request.data(Arc::clone(upstream)).data(principal.clone());
     // Boxed: async-graphql's execution future is a few KB, and every layer above (the
     // request timeout, the handler, axum's boxing) would otherwise move a copy of it.
     let mut response = Box::pin(schema.execute(request)).await;
@@ -352,6 +395,7 @@ pub async fn run(
     Response {
         inner: response,
         request_error: false,
+        direct: false,
     }
 }
 
@@ -382,6 +426,7 @@ fn request_error(mut errors: Vec<ServerError>, default_code: &'static str) -> Re
     Response {
         inner: async_graphql::Response::from_errors(errors),
         request_error: true,
+        direct: false,
     }
 }
 
@@ -424,10 +469,10 @@ mod tests {
             variables: variables.then(|| serde_json::from_str(r#"{"x": true}"#).unwrap()),
             ..Operation::default()
         };
-        let Checked::Ready(prepared) = prepare(operation, policy, false) else {
+        let Checked::Ready(mut prepared) = prepare(operation, policy, false) else {
             panic!("rejected before running");
         };
-        let response = schema.execute(prepared.request).await;
+        let response = schema.execute(prepared.take_request()).await;
         let (_, cached) = policy.documents.parse_cached(query).unwrap();
         let remembered = cached
             .unwrap()

@@ -7,8 +7,15 @@ mod filter;
 mod scalars;
 mod sync_data;
 
-pub(crate) use customer::Customer;
+pub(crate) use address::address_field;
+pub(crate) use customer::{Customer, customer_text_field};
+pub(crate) use enums::{CustomerStatus, Environment};
 pub(crate) use filter::CustomerFilter;
+pub(crate) use scalars::{Date, DateTime};
+pub(crate) use sync_data::sync_data_field;
+
+/// Reads one text field of a Bloc record (for direct execution, `super::direct`).
+pub(crate) type Text<T> = fn(&T) -> &Lenient<String>;
 
 use crate::{bloc::models::Lenient, error};
 

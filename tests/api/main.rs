@@ -8,6 +8,7 @@ mod binary;
 mod browser;
 mod conformance;
 mod customer;
+mod direct;
 mod drift;
 mod http_surface;
 mod limits;

@@ -33,3 +33,15 @@ impl Address<'_> {
         lenient(&self.0.postal_code, "postal_code")
     }
 }
+
+/// The text field of `Address` named `name` in the schema (for direct execution).
+pub(crate) fn address_field(name: &str) -> Option<super::Text<models::Address>> {
+    Some(match name {
+        "street" => |a| &a.street,
+        "city" => |a| &a.city,
+        "state" => |a| &a.state,
+        "country" => |a| &a.country,
+        "postal_code" => |a| &a.postal_code,
+        _ => return None,
+    })
+}

@@ -109,6 +109,18 @@ macro_rules! text_fields {
                 }
             )*
         }
+
+        /// The text field named `name` in the schema, and whether it needs `customers:pii`
+        /// (for direct execution, generated from the same lists as the resolvers).
+        pub(crate) fn customer_text_field(
+            name: &str,
+        ) -> Option<(super::Text<models::Customer>, bool)> {
+            match name {
+                $(stringify!($name) => Some((|c| &c.$name, false)),)*
+                $(stringify!($pii_name) => Some((|c| &c.$pii_name, true)),)*
+                _ => None,
+            }
+        }
     };
 }
 

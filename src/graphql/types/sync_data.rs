@@ -24,3 +24,12 @@ impl SyncData<'_> {
         lenient(&self.0.id, "ID")
     }
 }
+
+/// The text field of `SyncData` named `name` in the schema (for direct execution).
+pub(crate) fn sync_data_field(name: &str) -> Option<super::Text<models::SyncData>> {
+    Some(match name {
+        "Provider" => |s| &s.provider,
+        "ID" => |s| &s.id,
+        _ => return None,
+    })
+}
