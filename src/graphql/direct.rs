@@ -280,3 +280,74 @@ fn optional<T>(value: &models::Lenient<T>, render: impl FnOnce(&T) -> Value) -> 
         Err(_) => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Plan;
+    use crate::graphql::document;
+
+    fn compiles(query: &str) -> bool {
+        let doc = async_graphql::parser::parse_query(query).unwrap();
+        Plan::compile(document::selected(&doc, None).unwrap()).is_some()
+    }
+
+    #[test]
+    fn only_the_common_shape_compiles() {
+        let id = "6410612c7f1b4b36103f872a";
+        for query in [
+            format!(r#"{{ customer(id: "{id}") {{ name kyc_tier status }} }}"#),
+            format!(
+                r#"{{ a: customer(id: "{id}") {{ n: name }} b: customer(id: "{id}") {{ id }} __typename }}"#
+            ),
+            format!(
+                r#"query Named {{ customer(id: "{id}") {{ __typename address {{ city __typename }} SyncData {{ ID }} bvn }} }}"#
+            ),
+        ] {
+            assert!(compiles(&query), "{query}");
+        }
+        for query in [
+            // Variables, fragments, directives: async-graphql's to interpret.
+            r#"query($id: ID!) { customer(id: $id) { name } }"#.to_owned(),
+            format!(r#"{{ customer(id: "{id}") {{ ...f }} }} fragment f on Customer {{ name }}"#),
+            format!(r#"{{ customer(id: "{id}") {{ ... on Customer {{ name }} }} }}"#),
+            format!(r#"{{ customer(id: "{id}") {{ name @include(if: true) }} }}"#),
+            // One response key twice: merging is async-graphql's.
+            format!(r#"{{ customer(id: "{id}") {{ name }} customer(id: "{id}") {{ id }} }}"#),
+            format!(r#"{{ customer(id: "{id}") {{ name name }} }}"#),
+            // Other root fields, ids the resolver rejects, an id written as a number.
+            "{ customer_count }".to_owned(),
+            format!(r#"{{ customers_by_id(ids: ["{id}"]) {{ name }} }}"#),
+            r#"{ customer(id: "") { name } }"#.to_owned(),
+            format!(r#"{{ customer(id: "{}") {{ name }} }}"#, "x".repeat(129)),
+            "{ customer(id: 7) { name } }".to_owned(),
+            // A field direct execution does not know.
+            format!(r#"{{ customer(id: "{id}") {{ no_such_field }} }}"#),
+            format!(r#"{{ customer(id: "{id}") {{ address {{ planet }} }} }}"#),
+            "mutation { customer_count }".to_owned(),
+        ] {
+            assert!(!compiles(&query), "{query}");
+        }
+    }
+
+    #[test]
+    fn ids_are_fetched_once_each_and_pii_is_noted() {
+        let id = |n: u8| format!("{n:024}");
+        let query = format!(
+            r#"{{ a: customer(id: "{}") {{ name }} b: customer(id: "{}") {{ name }} c: customer(id: "{}") {{ name }} }}"#,
+            id(1),
+            id(2),
+            id(1)
+        );
+        let doc = async_graphql::parser::parse_query(&query).unwrap();
+        let plan = Plan::compile(document::selected(&doc, None).unwrap()).unwrap();
+        assert_eq!(plan.ids, [id(1), id(2)]);
+        assert!(!plan.pii);
+
+        for pii in ["bvn", "date_of_birth", "phone_number", "email"] {
+            let query = format!(r#"{{ customer(id: "{}") {{ name {pii} }} }}"#, id(1));
+            let doc = async_graphql::parser::parse_query(&query).unwrap();
+            let plan = Plan::compile(document::selected(&doc, None).unwrap()).unwrap();
+            assert!(plan.pii, "{pii}");
+        }
+    }
+}
