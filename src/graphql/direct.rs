@@ -24,7 +24,7 @@ use async_graphql::{
 
 use super::{
     Upstream,
-    query::MAX_ID_LEN,
+    query::checked_id,
     types::{self, CustomerStatus, Date, DateTime, Environment, Text},
 };
 use crate::{
@@ -97,7 +97,7 @@ impl Plan {
                         _ => return None,
                     };
                     // Ids the resolver rejects are its error to report.
-                    if id.is_empty() || id.chars().count() > MAX_ID_LEN {
+                    if checked_id(&id).is_err() {
                         return None;
                     }
                     let index = match plan.ids.iter().position(|known| *known == id) {

@@ -147,8 +147,8 @@ async fn listing(ctx: &Context<'_>) -> Result<Arc<crate::upstream::ListSnapshot>
     Ok(listing)
 }
 
-fn checked_id(id: &ID) -> Result<&str> {
-    let id = id.as_str();
+/// The id, when the resolvers accept it.
+pub(crate) fn checked_id(id: &str) -> Result<&str> {
     if id.is_empty() {
         return Err(error::bad_user_input("id must not be empty"));
     }
