@@ -1,7 +1,7 @@
 //! Direct execution of the common operation shape, without async-graphql's executor.
 //!
-//! Most traffic is a few query texts of one shape: `customer(id: "…")` root fields, often
-//! aliased, selecting plain `Customer`, `Address` and `SyncData` fields. async-graphql runs
+//! The queries the facade is built for are mostly one shape: `customer(id: "…")` root fields,
+//! often aliased, selecting plain `Customer`, `Address` and `SyncData` fields. async-graphql runs
 //! such an operation as a tree of boxed futures, one per field, each routed through the
 //! extension chain with registry lookups by name; for 50 aliased customers that was most of
 //! a request's CPU (BENCHMARKS.md, try 12).
@@ -14,7 +14,7 @@
 //! and async-graphql runs the operation instead. The lookups are then already finished in
 //! the loader, so the fallback makes no further call, and every error, path and `null` is
 //! async-graphql's own. Anything the compiler does not know (fragments, directives,
-//! variables, other root fields, a field added to a type later) never gets a plan.
+//! variables, other root fields, a field with no rendering here) never gets a plan.
 
 use async_graphql::{
     InputType, Name, ScalarType, Value,
