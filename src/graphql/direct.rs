@@ -13,13 +13,15 @@
 //! a scope a field needs, Bloc fails an id, or a value Bloc sent does not parse, it gives up
 //! and async-graphql runs the operation instead. The lookups are then already finished in
 //! the loader, so the fallback makes no further call, and every error, path and `null` is
-//! async-graphql's own. Anything the compiler does not know (fragments, directives,
-//! variables, other root fields, a field with no rendering here) never gets a plan.
+//! async-graphql's own. Ids may be written in the document or passed as `ID!` variables;
+//! a variable value that is not a string falls back too. Anything the compiler does not know
+//! (fragments, directives, other variables, other root fields, a field with no rendering
+//! here) never gets a plan.
 
 use async_graphql::{
-    InputType, Name, ScalarType, Value,
+    InputType, Name, ScalarType, Value, Variables,
     indexmap::IndexMap,
-    parser::types::{OperationDefinition, OperationType, Selection, SelectionSet},
+    parser::types::{BaseType, OperationDefinition, OperationType, Selection, SelectionSet},
 };
 
 use super::{
@@ -36,9 +38,16 @@ use crate::{
 pub(crate) struct Plan {
     roots: Vec<(Name, Root)>,
     /// Distinct customer ids, in first-seen order; roots refer to them by index.
-    ids: Vec<String>,
+    ids: Vec<Id>,
     /// Whether any field needs `customers:pii`.
     pii: bool,
+}
+
+/// A `customer` field's `id`: written in the document, or an `ID!` variable.
+#[derive(PartialEq, Debug)]
+enum Id {
+    Literal(String),
+    Variable(Name),
 }
 
 enum Root {
@@ -72,11 +81,21 @@ impl Plan {
     /// The plan of `operation` when every part of it is one direct execution renders;
     /// `None` otherwise. The operation must have passed validation.
     pub(crate) fn compile(operation: &OperationDefinition) -> Option<Self> {
-        if operation.ty != OperationType::Query
-            || !operation.variable_definitions.is_empty()
-            || !operation.directives.is_empty()
-        {
+        if operation.ty != OperationType::Query || !operation.directives.is_empty() {
             return None;
+        }
+        // Variables: only `ID!` ones without a default, as clients pass ids.
+        for definition in &operation.variable_definitions {
+            let definition = &definition.node;
+            let ty = &definition.var_type.node;
+            let is_id = matches!(&ty.base, BaseType::Named(name) if name == "ID");
+            if !is_id
+                || ty.nullable
+                || definition.default_value.is_some()
+                || !definition.directives.is_empty()
+            {
+                return None;
+            }
         }
         let mut plan = Plan {
             roots: Vec::new(),
@@ -89,15 +108,16 @@ impl Plan {
                 "customer" => {
                     let id = match field.arguments.as_slice() {
                         [(name, value)] if name.node == "id" => {
-                            match value.node.clone().into_const() {
-                                Some(Value::String(id)) => id,
-                                _ => return None,
+                            match value.node.clone().into_const_with(Err) {
+                                Ok(Value::String(id)) => Id::Literal(id),
+                                Err(variable) => Id::Variable(variable),
+                                Ok(_) => return None,
                             }
                         }
                         _ => return None,
                     };
                     // Ids the resolver rejects are its error to report.
-                    if checked_id(&id).is_err() {
+                    if matches!(&id, Id::Literal(id) if checked_id(id).is_err()) {
                         return None;
                     }
                     let index = match plan.ids.iter().position(|known| *known == id) {
@@ -117,18 +137,35 @@ impl Plan {
         Some(plan)
     }
 
-    /// The operation's `data`, or `None` when async-graphql must run it (see the module
-    /// documentation).
-    pub(crate) async fn run(&self, upstream: &Upstream, principal: &Principal) -> Option<Value> {
+    /// The operation's `data` with these variable values, or `None` when async-graphql must
+    /// run it (see the module documentation).
+    pub(crate) async fn run(
+        &self,
+        upstream: &Upstream,
+        principal: &Principal,
+        variables: &Variables,
+    ) -> Option<Value> {
         if !self.ids.is_empty() && !principal.scopes.contains(Scope::Read) {
             return None;
         }
         if self.pii && !principal.scopes.contains(Scope::Pii) {
             return None;
         }
+        // A variable that is missing, not a string, or an id the resolver rejects: the
+        // error (validation's or the resolver's) is async-graphql's to report.
+        let mut ids = Vec::with_capacity(self.ids.len());
+        for id in &self.ids {
+            ids.push(match id {
+                Id::Literal(id) => id.as_str(),
+                Id::Variable(name) => match variables.get(name) {
+                    Some(Value::String(id)) if checked_id(id).is_ok() => id.as_str(),
+                    _ => return None,
+                },
+            });
+        }
         // All in one pass, as async-graphql's executor asks for them: one loader batch.
         let found =
-            futures::future::join_all(self.ids.iter().map(|id| upstream.customer(id))).await;
+            futures::future::join_all(ids.into_iter().map(|id| upstream.customer(id))).await;
         let mut data = IndexMap::with_capacity(self.roots.len());
         for (key, root) in &self.roots {
             let value = match root {
@@ -302,12 +339,15 @@ mod tests {
             format!(
                 r#"query Named {{ customer(id: "{id}") {{ __typename address {{ city __typename }} SyncData {{ ID }} bvn }} }}"#
             ),
+            r#"query($a: ID!, $b: ID!) { a: customer(id: $a) { name } b: customer(id: $b) { id } }"#.to_owned(),
         ] {
             assert!(compiles(&query), "{query}");
         }
         for query in [
-            // Variables, fragments, directives: async-graphql's to interpret.
-            r#"query($id: ID!) { customer(id: $id) { name } }"#.to_owned(),
+            // Other variables, fragments, directives: async-graphql's to interpret.
+            r#"query($id: ID! = "x") { customer(id: $id) { name } }"#.to_owned(),
+            r#"query($id: String!) { customer(id: $id) { name } }"#.to_owned(),
+            format!(r#"query($n: Int) {{ customer(id: "{id}") {{ name }} }}"#),
             format!(r#"{{ customer(id: "{id}") {{ ...f }} }} fragment f on Customer {{ name }}"#),
             format!(r#"{{ customer(id: "{id}") {{ ... on Customer {{ name }} }} }}"#),
             format!(r#"{{ customer(id: "{id}") {{ name @include(if: true) }} }}"#),
@@ -340,7 +380,10 @@ mod tests {
         );
         let doc = async_graphql::parser::parse_query(&query).unwrap();
         let plan = Plan::compile(document::selected(&doc, None).unwrap()).unwrap();
-        assert_eq!(plan.ids, [id(1), id(2)]);
+        assert_eq!(
+            plan.ids,
+            [super::Id::Literal(id(1)), super::Id::Literal(id(2))]
+        );
         assert!(!plan.pii);
 
         for pii in ["bvn", "date_of_birth", "phone_number", "email"] {

@@ -58,8 +58,12 @@ struct CachedDocument {
 /// it is worked out once. Each result depends only on the schema and the server's limits
 /// (fixed for the process), the document, the operation and the variable values; operations
 /// run with variables work everything out every time, since their values are part of it.
+/// Only the direct-execution plan and `passed` serve runs with variables too.
 #[derive(Default)]
 struct OperationMemo {
+    /// Set once async-graphql's validation has passed for the operation, with or without
+    /// variables: the document's own rules hold, and only variable values can still fail.
+    passed: OnceLock<()>,
     /// async-graphql's validation, filled only once it has passed (failures are validated
     /// again each time).
     validation: OnceLock<ValidationResult>,
@@ -125,8 +129,12 @@ impl CachedDocument {
     }
 }
 
-/// Request data telling [`ValidationMemo`] where this operation's validation is remembered.
-struct RememberValidation(Arc<OperationMemo>);
+/// Request data telling [`ValidationMemo`] where this operation's validation is remembered,
+/// and whether this run may reuse it (only without variables).
+struct RememberValidation {
+    memo: Arc<OperationMemo>,
+    reuse: bool,
+}
 
 /// An async-graphql extension: answers validation from the document cache when the same
 /// operation of the same document, without variables, passed validation before; otherwise
@@ -146,14 +154,17 @@ impl Extension for ValidationMemo {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let Some(RememberValidation(memo)) = ctx.data_opt::<RememberValidation>() else {
+        let Some(RememberValidation { memo, reuse }) = ctx.data_opt::<RememberValidation>() else {
             return next.run(ctx).await;
         };
-        if let Some(result) = memo.validation.get() {
+        if *reuse && let Some(result) = memo.validation.get() {
             return Ok(*result);
         }
         let result = next.run(ctx).await?;
-        let _ = memo.validation.set(result);
+        let _ = memo.passed.set(());
+        if *reuse {
+            let _ = memo.validation.set(result);
+        }
         Ok(result)
     }
 }
@@ -165,7 +176,7 @@ pub struct Prepared {
     variables: Variables,
     operation_name: Option<String>,
     customer_ids: Arc<HashSet<String>>,
-    /// Set when the operation runs without variables from a cached document.
+    /// Set when the operation comes from a cached document.
     memo: Option<Arc<OperationMemo>>,
     /// Set when the operation can be run directly (`super::direct`).
     direct: Option<Arc<direct::Plan>>,
@@ -201,7 +212,10 @@ impl Prepared {
         }
         request.set_parsed_query(ExecutableDocument::clone(&self.doc));
         if let Some(memo) = &self.memo {
-            request = request.data(RememberValidation(memo.clone()));
+            request = request.data(RememberValidation {
+                memo: memo.clone(),
+                reuse: self.variables.is_empty(),
+            });
         }
         request
     }
@@ -301,10 +315,12 @@ pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Che
     ));
     let mut customer_ids = Arc::default();
     let selected = document::selected(&doc, operation.operation_name.as_deref());
-    let memo = match (&cached, selected, variables.is_empty()) {
-        (Some(cached), Some(_), true) => Some(cached.memo(operation.operation_name.as_deref())),
+    let memo = match (&cached, selected) {
+        (Some(cached), Some(_)) => Some(cached.memo(operation.operation_name.as_deref())),
         _ => None,
     };
+    // What only runs without variables may take from the memo.
+    let constant = memo.as_ref().filter(|_| variables.is_empty());
     if let Some(op) = selected {
         if queries_only && op.ty != OperationType::Query {
             return Checked::NotAQuery;
@@ -313,7 +329,7 @@ pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Che
             limits::check_operation(&doc, op, &variables, limits, policy.introspection)
                 .map(Arc::new)
         };
-        let checked = match &memo {
+        let checked = match constant {
             Some(memo) => memo.limits.get_or_init(check).clone(),
             None => check(),
         };
@@ -329,7 +345,7 @@ pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Che
         (DocumentOperations::Single(_), Some(_))
     );
     let direct = match (&memo, selected) {
-        (Some(memo), Some(op)) if memo.validation.get().is_some() && !named_anonymous => memo
+        (Some(memo), Some(op)) if memo.passed.get().is_some() && !named_anonymous => memo
             .direct
             .get_or_init(|| direct::Plan::compile(op).map(Arc::new))
             .clone(),
@@ -355,7 +371,7 @@ pub async fn run(
     mut prepared: Prepared,
 ) -> Response {
     if let Some(plan) = &prepared.direct
-        && let Some(data) = plan.run(upstream, principal).await
+        && let Some(data) = plan.run(upstream, principal, &prepared.variables).await
     {
         return Response {
             inner: async_graphql::Response::new(data),
@@ -386,7 +402,7 @@ pub async fn run(
     if let Some(op) = document::selected(&doc, operation_name.as_deref()) {
         // Only a validated operation gets here: its fragments have no cycles.
         let plan = || Arc::new(Plan::new(&doc, op, &variables));
-        let plan = match &memo {
+        let plan = match memo.as_ref().filter(|_| variables.is_empty()) {
             Some(memo) => memo.order.get_or_init(plan).clone(),
             None => plan(),
         };

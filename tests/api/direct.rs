@@ -5,7 +5,7 @@
 
 use crate::{
     helpers::{TestApp, codes, config, spawn_app, spawn_app_with},
-    mocks::{bloc_error, customer, id, mount_customer, mount_status},
+    mocks::{bloc_error, customer, id, mount_customer, mount_status, tier0_customer},
 };
 use async_graphql::parser::{parse_schema, types::TypeSystemDefinition};
 use bloc_graphql::{
@@ -219,4 +219,59 @@ async fn a_name_given_for_an_anonymous_operation_is_refused_every_time() {
         );
     }
     assert_eq!(executions(&app).0, 0);
+}
+
+#[tokio::test]
+async fn ids_passed_as_variables_run_directly_and_other_values_fall_back() {
+    let app = spawn_app().await;
+    // Each request fetches each id it names once (the missing variable's id is not fetched).
+    mount_customer(&app.bloc, customer(&id(1)), 4).await;
+    mount_customer(&app.bloc, tier0_customer(&id(2)), 5).await;
+    let query = "query Pair($a: ID!, $b: ID!) {
+        a: customer(id: $a) { name kyc_tier address { city } }
+        b: customer(id: $b) { name kyc_tier address { city } } }";
+    let run = |variables: serde_json::Value| {
+        let app = &app;
+        async move {
+            let before = executions(app);
+            let reply = app
+                .post(&json!({ "query": query, "variables": variables }), &[])
+                .await;
+            let after = executions(app);
+            let direct = after.0 - before.0 == 1;
+            (reply.text, direct)
+        }
+    };
+
+    let (first, direct) = run(json!({ "a": id(1), "b": id(2) })).await;
+    assert!(!direct, "the first run validates on async-graphql");
+    let (second, direct) = run(json!({ "a": id(1), "b": id(2) })).await;
+    assert!(direct);
+    assert_eq!(second, first);
+    // Other values of the same variables run directly too, with their own data.
+    let (swapped, direct) = run(json!({ "a": id(2), "b": id(1) })).await;
+    assert!(direct);
+    let (first, swapped): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(&first).unwrap(),
+        serde_json::from_str(&swapped).unwrap(),
+    );
+    assert_eq!(swapped["data"]["a"], first["data"]["b"]);
+    assert_eq!(swapped["data"]["b"], first["data"]["a"]);
+    assert_ne!(first["data"]["a"], first["data"]["b"]);
+
+    // Values async-graphql must judge: a number (an `ID` accepts one), a missing variable, an
+    // id the resolver rejects.
+    for (variables, error) in [
+        (json!({ "a": 7, "b": id(2) }), None),
+        (json!({ "a": id(1) }), Some("Variable b is not defined")),
+        (json!({ "a": "", "b": id(2) }), Some("BAD_USER_INPUT")),
+    ] {
+        let (reply, direct) = run(variables.clone()).await;
+        assert!(!direct, "{variables}");
+        let errors = serde_json::from_str::<serde_json::Value>(&reply).unwrap()["errors"].clone();
+        match error {
+            None => assert!(errors.is_null(), "{variables}: {reply}"),
+            Some(error) => assert!(errors.to_string().contains(error), "{variables}: {reply}"),
+        }
+    }
 }
