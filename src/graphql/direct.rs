@@ -21,7 +21,7 @@
 use async_graphql::{
     InputType, Name, ScalarType, Value, Variables,
     indexmap::IndexMap,
-    parser::types::{BaseType, OperationDefinition, OperationType, Selection, SelectionSet},
+    parser::types::{BaseType, Field, OperationDefinition, OperationType, Selection, SelectionSet},
 };
 
 use super::{
@@ -184,9 +184,8 @@ impl Plan {
 
 /// The fields of a selection set with their response keys, when it holds only fields
 /// without directives and no response key twice (merging is async-graphql's business).
-fn fields(set: &SelectionSet) -> Option<Vec<(Name, &async_graphql::parser::types::Field)>> {
-    let mut out: Vec<(Name, &async_graphql::parser::types::Field)> =
-        Vec::with_capacity(set.items.len());
+fn fields(set: &SelectionSet) -> Option<Vec<(Name, &Field)>> {
+    let mut out: Vec<(Name, &Field)> = Vec::with_capacity(set.items.len());
     for selection in &set.items {
         let Selection::Field(field) = &selection.node else {
             return None;
