@@ -138,7 +138,9 @@ struct RememberValidation {
 
 /// An async-graphql extension: answers validation from the document cache when the same
 /// operation of the same document, without variables, passed validation before; otherwise
-/// validates and, on success, remembers. Failures are never remembered.
+/// validates and, on success, remembers the result (without variables) and that the
+/// operation passed (either way; direct execution waits for it). Failures are never
+/// remembered.
 pub(crate) struct ValidationMemo;
 
 impl ExtensionFactory for ValidationMemo {
