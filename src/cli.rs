@@ -16,7 +16,10 @@ use crate::{
         AnonymousAccess, AuthConfig, ClientEntry, JwtConfig, JwtVerifier, PerMinute, Scopes,
         generate_key, load_clients,
     },
-    config::{BlocConfig, Config, Exposure, GraphiqlConfig, Limits, OperationLimits, Resilience},
+    config::{
+        BlocConfig, Config, ConnectionLimits, DEFAULT_UPSTREAM_BODY_LIMIT, Exposure,
+        GraphiqlConfig, Limits, OperationLimits, Resilience,
+    },
     http::graphiql::LocalAssets,
     persisted::{PersistedConfig, PersistedQueries},
     sandbox,
@@ -66,6 +69,13 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub upstream_timeout_ms: u64,
 
+    /// Largest Bloc response body read, in bytes (the customer list; one customer's record
+    /// is held to 1 MiB at most); a larger body fails that call.
+    #[arg(long, env = "UPSTREAM_BODY_LIMIT_BYTES",
+          default_value_t = u64::try_from(DEFAULT_UPSTREAM_BODY_LIMIT).unwrap_or(u64::MAX),
+          value_parser = clap::value_parser!(u64).range(4096..))]
+    pub upstream_body_limit: u64,
+
     /// Timeout for opening a connection to Bloc, in milliseconds.
     #[arg(long, env = "UPSTREAM_CONNECT_TIMEOUT_MS", default_value_t = 3_000,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -86,6 +96,27 @@ pub struct Cli {
     #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 65_536,
           value_parser = clap::value_parser!(u32).range(1024..))]
     pub body_limit: u32,
+
+    /// How long a client has to send a request's headers, in milliseconds, counted from when
+    /// the connection opened or its previous response was sent (so it also closes idle
+    /// kept-alive connections).
+    #[arg(long, env = "HEADER_READ_TIMEOUT_MS",
+          default_value_t = duration_ms(ConnectionLimits::default().header_read_timeout),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_ms: u64,
+
+    /// Close a connection on which no byte moved either way for this many milliseconds (must
+    /// be longer than --request-timeout-ms).
+    #[arg(long, env = "IDLE_TIMEOUT_MS",
+          default_value_t = duration_ms(ConnectionLimits::default().idle_timeout),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout_ms: u64,
+
+    /// Client connections served at once; further ones wait until one closes.
+    #[arg(long, env = "MAX_CONNECTIONS",
+          default_value_t = u32::try_from(ConnectionLimits::default().max_connections).unwrap_or(u32::MAX),
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 
     /// Log filter in tracing's EnvFilter syntax, e.g. `info` or `bloc_graphql=debug`.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
@@ -366,11 +397,13 @@ impl Cli {
                 call_timeout: Duration::from_millis(self.upstream_timeout_ms),
                 connect_timeout: Duration::from_millis(self.upstream_connect_timeout_ms),
                 concurrency: usize::from(self.upstream_concurrency),
+                body_limit: usize::try_from(self.upstream_body_limit).unwrap_or(usize::MAX),
             },
             limits: Limits {
                 max_batch: usize::from(self.max_batch),
                 body_limit: self.body_limit as usize,
                 request_timeout: Duration::from_millis(self.request_timeout_ms),
+                connections: self.connection_limits()?,
                 operation: OperationLimits {
                     max_query_bytes: o.max_query_bytes,
                     max_tokens: o.max_tokens,
@@ -416,6 +449,21 @@ impl Cli {
                 },
             },
             sandbox: self.sandbox,
+        })
+    }
+
+    fn connection_limits(&self) -> Result<ConnectionLimits, String> {
+        // A request may wait this long for Bloc without a byte moving on its connection.
+        if self.idle_timeout_ms <= self.request_timeout_ms {
+            return Err(format!(
+                "--idle-timeout-ms ({}) must be longer than --request-timeout-ms ({})",
+                self.idle_timeout_ms, self.request_timeout_ms
+            ));
+        }
+        Ok(ConnectionLimits {
+            header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
+            idle_timeout: Duration::from_millis(self.idle_timeout_ms),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
         })
     }
 
@@ -499,6 +547,11 @@ impl Cli {
     }
 }
 
+/// A default duration as the whole milliseconds clap shows.
+fn duration_ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Reads the Bloc key from the environment; an empty value counts as unset.
 pub fn secret_key_from_env() -> Option<SecretString> {
     std::env::var(SECRET_KEY_ENV)
@@ -517,6 +570,36 @@ mod tests {
             timeout_ms: 1,
         };
         args.target(listen.parse().unwrap())
+    }
+
+    fn connection_limits(args: &[&str]) -> Result<ConnectionLimits, String> {
+        let cli = Cli::try_parse_from([&["bloc-graphql", "--sandbox"], args].concat()).unwrap();
+        let config = cli.config(
+            "http://127.0.0.1:1/v1".parse().unwrap(),
+            SecretString::from("sk_test_x"),
+        )?;
+        Ok(config.limits.connections)
+    }
+
+    #[test]
+    fn connection_limits_default_to_the_config_values_and_idle_must_outlast_the_deadline() {
+        let defaults = connection_limits(&[]).unwrap();
+        let set = connection_limits(&[
+            "--header-read-timeout-ms=250",
+            "--idle-timeout-ms=20000",
+            "--max-connections=3",
+        ])
+        .unwrap();
+        let too_short = connection_limits(&["--idle-timeout-ms=10000"]).unwrap_err();
+
+        assert_eq!(
+            format!("{defaults:?}"),
+            format!("{:?}", ConnectionLimits::default())
+        );
+        assert_eq!(set.header_read_timeout, Duration::from_millis(250));
+        assert_eq!(set.idle_timeout, Duration::from_secs(20));
+        assert_eq!(set.max_connections, 3);
+        assert!(too_short.contains("--idle-timeout-ms"), "{too_short}");
     }
 
     #[test]

@@ -77,7 +77,7 @@ impl Config {
             format!("clients: {}", self.auth.summary()),
             format!(
                 "limits: deadline {} ms, body {} B, batch {}, depth {}, aliases {}, \
-                 complexity {}, customer ids {}",
+                 complexity {}, customer ids {}, connections {} (headers within {} ms, idle {} ms)",
                 l.request_timeout.as_millis(),
                 l.body_limit,
                 l.max_batch,
@@ -85,6 +85,9 @@ impl Config {
                 o.max_aliases,
                 o.max_complexity,
                 o.max_customer_ids,
+                l.connections.max_connections,
+                l.connections.header_read_timeout.as_millis(),
+                l.connections.idle_timeout.as_millis(),
             ),
             format!(
                 "upstream: rate {upstream_rate}, cache {} ms, {} retries, breaker after {} outages",
@@ -178,7 +181,22 @@ pub struct BlocConfig {
     pub connect_timeout: Duration,
     /// Upstream calls one client request may have in flight at once.
     pub concurrency: usize,
+    /// Largest Bloc response body read, in bytes; a larger one fails that call with
+    /// `UPSTREAM_BAD_RESPONSE`. A single customer's body is held to at most
+    /// [`RECORD_BODY_LIMIT`] or this, whichever is smaller.
+    pub body_limit: usize,
 }
+
+/// Default of [`BlocConfig::body_limit`]: 16 MiB. Bloc sends every customer in one list
+/// (it documents no paging), at about 1 KB a record, so 16 MiB holds some 16,000 customers:
+/// above the 10,000 records the cache keeps, and as much as the Deployment's 128 MiB can
+/// take, since the body and the records decoded from it (about twice its size) are in
+/// memory together while the list is read.
+pub const DEFAULT_UPSTREAM_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Most bytes read for one customer record (`GET /customers/{id}`): a record is about 1 KB,
+/// and many lookups can be in flight at once, each holding its body.
+pub const RECORD_BODY_LIMIT: usize = 1024 * 1024;
 
 /// Limits on client requests.
 #[derive(Debug, Clone)]
@@ -192,6 +210,34 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Limits on each GraphQL operation, checked before anything runs.
     pub operation: OperationLimits,
+    /// Limits on client connections: how many, and how long they may dawdle.
+    pub connections: ConnectionLimits,
+}
+
+/// Limits on client connections, so that slow or idle clients (slowloris) cannot hold the
+/// server's sockets and memory forever.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    /// How long a client has to send a request's headers, counted from when the connection
+    /// opened or its previous response was sent; so it also closes an idle kept-alive
+    /// connection.
+    pub header_read_timeout: Duration,
+    /// A connection on which no byte moved either way for this long is closed (a client that
+    /// stopped reading its response, a stalled upload). Must be longer than the request
+    /// deadline, which a request may spend waiting for Bloc.
+    pub idle_timeout: Duration,
+    /// Connections served at once; further ones wait in the listen backlog until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 512,
+        }
+    }
 }
 
 /// Limits on one GraphQL operation (and, for ids, one HTTP request). Exceeding any rejects
@@ -236,6 +282,7 @@ impl Default for Limits {
             body_limit: 64 * 1024,
             request_timeout: Duration::from_secs(10),
             operation: OperationLimits::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -249,6 +296,7 @@ impl BlocConfig {
             call_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(3),
             concurrency: 16,
+            body_limit: DEFAULT_UPSTREAM_BODY_LIMIT,
         }
     }
 }

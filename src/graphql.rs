@@ -10,7 +10,7 @@ mod execute;
 mod guard;
 mod limits;
 mod loaders;
-mod order;
+mod shape;
 mod query;
 mod types;
 

@@ -29,14 +29,15 @@ use self::{
     respond::{answer, failure, json, not_acceptable, rate_limited, timed_out, unauthenticated},
 };
 use crate::{
-    auth::Principal,
+    auth::{Principal, Scope},
     error::code,
     graphql::{self, Checked, Operation, Upstream},
     server::AppState,
     upstream::Call,
 };
 
-/// Header a client sets to `1` to get `extensions.upstream` (always on in the sandbox).
+/// Header a client with the `upstream:trace` scope sets to `1` to get `extensions.upstream`
+/// (always on in the sandbox).
 pub const TRACE_HEADER: &str = "x-upstream-trace";
 /// The request id header: accepted from the client when well-formed, else generated;
 /// echoed in the response and sent to Bloc.
@@ -173,6 +174,12 @@ async fn run_single(
     let started = Instant::now();
     let given_name = incoming.operation_name.clone();
     let checked = check(state, incoming, queries_only);
+    if let Checked::Ready(prepared) = &checked {
+        let calls = prepared.upstream_calls();
+        if let Err(wait) = state.rate_limits().charge_calls(principal, 1, calls) {
+            return rate_limited(media, wait);
+        }
+    }
     let names = [name_of(&checked).or(given_name)];
     let upstream = Arc::new(state.upstream(call_for(state, headers)));
     let response = single(state, headers, principal, media, checked, &upstream).await;
@@ -221,7 +228,7 @@ async fn single(
     if upstream.stats().stale() {
         response.mark_stale();
     }
-    if wants_trace(state, headers) {
+    if wants_trace(state, headers, principal) {
         response.add_upstream_trace(upstream.stats());
     }
     answer(media, &response)
@@ -323,6 +330,17 @@ async fn batch(
             &graphql::rejection(code::TOO_MANY_CUSTOMER_IDS, message),
         );
     }
+    // The rate limit counts Bloc calls: the batch's distinct ids, and its one list call.
+    let lists = checked
+        .iter()
+        .any(|c| matches!(c, Checked::Ready(prepared) if prepared.reads_list()));
+    let calls = ids.len().saturating_add(usize::from(lists));
+    if let Err(wait) = state
+        .rate_limits()
+        .charge_calls(principal, checked.len(), calls)
+    {
+        return rate_limited(media, wait);
+    }
     let runs = checked.into_iter().map(|checked| {
         async move {
             match checked {
@@ -341,7 +359,7 @@ async fn batch(
     let Ok(responses) = tokio::time::timeout(limits.request_timeout, join_all(runs)).await else {
         return timed_out(media);
     };
-    let trace = wants_trace(state, headers);
+    let trace = wants_trace(state, headers, principal);
     let responses: Vec<graphql::Response> = responses
         .into_iter()
         .flatten()
@@ -428,9 +446,13 @@ fn call_for(state: &AppState, headers: &HeaderMap) -> Call {
     }
 }
 
-fn wants_trace(state: &AppState, headers: &HeaderMap) -> bool {
+/// Whether to add `extensions.upstream`: always in the sandbox; elsewhere on request, and only
+/// to callers with `upstream:trace`, since its cache counts tell one client what others
+/// looked up.
+fn wants_trace(state: &AppState, headers: &HeaderMap, principal: &Principal) -> bool {
     state.config().sandbox
-        || headers
-            .get(TRACE_HEADER)
-            .is_some_and(|v| v.as_bytes() == b"1")
+        || (principal.scopes.contains(Scope::Trace)
+            && headers
+                .get(TRACE_HEADER)
+                .is_some_and(|v| v.as_bytes() == b"1"))
 }

@@ -1,8 +1,13 @@
 //! Per-client rate limits: token buckets keyed by who is calling, not by IP.
 //!
 //! Each API-key client with a `rate_per_minute` has its own bucket; JWT callers share one
-//! quota, one bucket per subject; anonymous callers share a single bucket. Every operation of
-//! a batch takes one token.
+//! quota, one bucket per subject; anonymous callers share a single bucket.
+//!
+//! A request costs what it may cost Bloc, so that one client cannot spend the others' share
+//! of Bloc's budget: it takes the larger of its operation count and the Bloc calls it can
+//! make (its distinct customer ids, plus one when it reads the customer list). The HTTP
+//! layer takes one token per operation on arrival, before parsing, and the rest once the
+//! limit checks have counted the calls.
 
 use std::{collections::HashMap, num::NonZeroU32, time::Duration};
 
@@ -47,10 +52,28 @@ impl RateLimits {
         }
     }
 
-    /// Takes `operations` tokens from the caller's bucket, or says how long to wait.
+    /// Takes `operations` tokens (at least one) from the caller's bucket, or says how long
+    /// to wait.
     pub fn check(&self, principal: &Principal, operations: usize) -> Result<(), Duration> {
-        let n = NonZeroU32::new(u32::try_from(operations.max(1)).unwrap_or(u32::MAX))
-            .expect("at least one");
+        self.take(principal, operations.max(1))
+    }
+
+    /// Takes the tokens a request's Bloc calls need beyond the `operations` already taken
+    /// (see the module doc), or says how long to wait.
+    pub fn charge_calls(
+        &self,
+        principal: &Principal,
+        operations: usize,
+        calls: usize,
+    ) -> Result<(), Duration> {
+        self.take(principal, calls.saturating_sub(operations))
+    }
+
+    /// Takes `tokens` from the caller's bucket (none: nothing to take).
+    fn take(&self, principal: &Principal, tokens: usize) -> Result<(), Duration> {
+        let Some(n) = NonZeroU32::new(u32::try_from(tokens).unwrap_or(u32::MAX)) else {
+            return Ok(());
+        };
         let clock = DefaultClock::default();
         let outcome = match principal.kind {
             PrincipalKind::Client => match self.clients.get(&principal.id) {
@@ -69,7 +92,7 @@ impl RateLimits {
         match outcome {
             Ok(Ok(())) => Ok(()),
             Ok(Err(not_until)) => Err(not_until.wait_time_from(clock.now())),
-            // More operations at once than the bucket ever holds.
+            // More tokens at once than the bucket ever holds.
             Err(_) => Err(Duration::from_secs(60)),
         }
     }

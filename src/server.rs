@@ -1,6 +1,8 @@
 //! Application state, the router, and the serve loop with graceful shutdown.
 
-use std::{future::IntoFuture, sync::Arc, time::Duration};
+mod connections;
+
+use std::{future::Future, sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -185,7 +187,17 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
 /// Serves until SIGINT or SIGTERM, then stops accepting and lets in-flight requests finish
 /// for up to the grace period (the request deadline plus a second: no request runs longer).
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    serve_until(listener, state, shutdown_signal()).await
+}
+
+/// [`serve`], stopping when `signal` resolves instead of on a signal (for tests).
+pub async fn serve_until(
+    listener: TcpListener,
+    state: AppState,
+    signal: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let grace = state.config().limits.request_timeout + Duration::from_secs(1);
+    let limits = state.config().limits.connections.clone();
     // Full buckets of JWT subjects carry no information; drop them now and then.
     let janitor = {
         let state = state.clone();
@@ -197,26 +209,9 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
             }
         })
     };
-    let (stopping, stop) = tokio::sync::watch::channel(false);
-    let signal = async move {
-        shutdown_signal().await;
-        let _ = stopping.send(true);
-    };
-    let server = axum::serve(listener, app(state)).with_graceful_shutdown(signal);
-    let mut stop = stop;
-    let overdue = async move {
-        let _ = stop.wait_for(|stopping| *stopping).await;
-        tokio::time::sleep(grace).await;
-    };
-    let served = tokio::select! {
-        served = server.into_future() => served,
-        () = overdue => {
-            tracing::warn!("grace period over: dropping requests still in flight");
-            Ok(())
-        }
-    };
+    connections::serve(listener, app(state), &limits, signal, grace).await;
     janitor.abort();
-    served
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

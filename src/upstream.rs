@@ -4,31 +4,32 @@
 //!
 //! - a shared cache of customer records and of the list (moka: bounded, TTL), keyed by the
 //!   resource; the list refreshes every record it returns; errors are never cached;
-//! - coalescing: concurrent requests for the same resource share one call in flight;
+//! - coalescing: concurrent requests for the same resource share one call in flight. The
+//!   shared call is no request's: each attempt has the configured per-call timeout, it may
+//!   start attempts until the latest deadline of the requests waiting for it, and it finishes
+//!   (filling the cache) even if they all go away; each request stops waiting at its own
+//!   deadline;
 //! - a process-wide token bucket for Bloc calls; a call that could not start before its
 //!   request's deadline fails at once with `UPSTREAM_RATE_LIMITED`;
 //! - retries for 5xx, 429, timeouts and broken connections, with exponential backoff and full
-//!   jitter, honouring `Retry-After`, within the request's deadline and a retry budget;
-//! - a circuit breaker; while it is open, cached records are served marked stale.
+//!   jitter, honouring `Retry-After` (at most a minute), within the deadline and a retry
+//!   budget;
+//! - a circuit breaker that counts only Bloc's own failures: 5xx, broken connections, and the
+//!   per-call timeout elapsing. A request's deadline passing is not one, since no attempt is
+//!   cut short to fit a deadline. While it is open, cached records are served marked stale.
 //!
 //! There is one Bloc key per process, so the resource alone keys the cache.
 
 mod breaker;
 mod budget;
+mod flight;
 
-use std::{
-    collections::HashMap,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64, Ordering},
-    },
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, AtomicU64, Ordering},
 };
 
 use axum::http::HeaderValue;
-use futures::{
-    FutureExt,
-    future::{BoxFuture, Shared},
-};
 use governor::{
     DefaultDirectRateLimiter, Quota, RateLimiter,
     clock::{Clock, DefaultClock},
@@ -39,6 +40,7 @@ use tracing::Instrument;
 
 use self::breaker::Breaker;
 use self::budget::RetryBudget;
+use self::flight::{Flights, Until};
 use crate::{
     bloc::{BlocClient, CallOptions, Customer, Error},
     config::Resilience,
@@ -145,7 +147,7 @@ struct Inner {
     client: BlocClient,
     cache: Option<Cache<Resource, Entry>>,
     fresh_for: Duration,
-    inflight: Mutex<HashMap<Resource, Shared<BoxFuture<'static, Fetched>>>>,
+    flights: Arc<Flights>,
     limiter: Option<DefaultDirectRateLimiter>,
     breaker: Breaker,
     budget: RetryBudget,
@@ -184,7 +186,7 @@ impl Gateway {
             client,
             cache,
             fresh_for: config.cache_ttl,
-            inflight: Mutex::default(),
+            flights: Arc::default(),
             limiter,
             breaker: Breaker::new(config.breaker_threshold, config.breaker_cool_down),
             budget: RetryBudget::new(config.retry_budget_percent, 10),
@@ -203,7 +205,8 @@ impl Gateway {
     pub async fn customer(&self, id: &str, call: &Call) -> Result<Option<Arc<Customer>>, Error> {
         match self.get(Resource::Customer(id.to_owned()), call).await? {
             Payload::Customer(found) => Ok(found),
-            Payload::List(_) => unreachable!("a customer resource holds a customer"),
+            // A customer resource holds a customer: this would be a bug.
+            Payload::List(_) => Err(Error::Transport { kind: "internal" }),
         }
     }
 
@@ -211,7 +214,8 @@ impl Gateway {
     pub async fn customers(&self, call: &Call) -> Result<Arc<ListSnapshot>, Error> {
         match self.get(Resource::List, call).await? {
             Payload::List(list) => Ok(list),
-            Payload::Customer(_) => unreachable!("the list resource holds a list"),
+            // The list resource holds a list: this would be a bug.
+            Payload::Customer(_) => Err(Error::Transport { kind: "internal" }),
         }
     }
 
@@ -229,30 +233,17 @@ impl Gateway {
             }
             metrics.cache_misses.inc();
         }
-        let shared = {
-            let mut inflight = self.0.inflight.lock().expect("inflight lock");
-            match inflight.get(&resource) {
-                Some(shared) => {
-                    metrics.coalesced.inc();
-                    call.stats.coalesced.fetch_add(1, Ordering::Relaxed);
-                    shared.clone()
-                }
-                None => {
-                    // Spawned, so the call finishes (and leaves the in-flight map) even if
-                    // every request waiting for it goes away.
-                    let fetch = tokio::spawn(self.clone().fetch(resource.clone(), call.clone()));
-                    let joined = async move {
-                        fetch
-                            .await
-                            .unwrap_or(Err(Error::Transport { kind: "internal" }))
-                    };
-                    let shared = joined.boxed().shared();
-                    inflight.insert(resource.clone(), shared.clone());
-                    shared
-                }
-            }
-        };
-        let result = tokio::time::timeout_at(call.deadline, shared)
+        let joined = self
+            .0
+            .flights
+            .join_or_start(&resource, call.deadline, |until| {
+                self.clone().fetch(resource.clone(), call.clone(), until)
+            });
+        if joined.coalesced {
+            metrics.coalesced.inc();
+            call.stats.coalesced.fetch_add(1, Ordering::Relaxed);
+        }
+        let result = tokio::time::timeout_at(call.deadline, joined.answer)
             .await
             .unwrap_or(Err(Error::DeadlineExceeded));
         match result {
@@ -272,15 +263,10 @@ impl Gateway {
         Some(self.0.cache.as_ref()?.get(resource).await?.payload)
     }
 
-    /// The shared call: retries, then caches a success. Removes itself from the in-flight
-    /// map when done, whoever is still waiting for it.
-    async fn fetch(self, resource: Resource, call: Call) -> Fetched {
-        let result = self.with_retries(&resource, &call).await;
-        self.0
-            .inflight
-            .lock()
-            .expect("inflight lock")
-            .remove(&resource);
+    /// The shared call: retries, then caches a success. It leaves the in-flight map after
+    /// this returns (or however it ends: see [`flight`]).
+    async fn fetch(self, resource: Resource, call: Call, until: Arc<Until>) -> Fetched {
+        let result = self.with_retries(&resource, &call, &until).await;
         if let (Ok(payload), Some(cache)) = (&result, &self.0.cache) {
             let at = Instant::now();
             if let Payload::List(list) = payload {
@@ -303,11 +289,13 @@ impl Gateway {
         result
     }
 
-    async fn with_retries(&self, resource: &Resource, call: &Call) -> Fetched {
+    /// Attempts until one answers, or until retrying would not help, is not allowed, or could
+    /// not start before every waiting request's deadline.
+    async fn with_retries(&self, resource: &Resource, call: &Call, until: &Until) -> Fetched {
         self.0.budget.deposit();
-        let mut retries = 0;
+        let mut retries: u32 = 0;
         loop {
-            let result = self.attempt(resource, call).await;
+            let result = self.attempt(resource, call, until.get()).await;
             let Err(error) = &result else {
                 return result;
             };
@@ -317,27 +305,31 @@ impl Gateway {
             let backoff = error.retry_after().unwrap_or_else(|| {
                 full_jitter(retries, self.0.config.retry_base, self.0.config.retry_cap)
             });
-            if Instant::now() + backoff >= call.deadline || !self.0.budget.withdraw() {
+            // Checked: a wait too long to add to now ends after any deadline.
+            let retry_at = Instant::now().checked_add(backoff);
+            if retry_at.is_none_or(|at| at >= until.get()) || !self.0.budget.withdraw() {
                 return result;
             }
             self.0.metrics.retries.inc();
             tokio::time::sleep(backoff).await;
-            retries += 1;
+            retries = retries.saturating_add(1);
         }
     }
 
-    async fn attempt(&self, resource: &Resource, call: &Call) -> Fetched {
+    /// One call to Bloc, if it may start before `deadline`. Its timeout is the configured
+    /// per-call timeout, never cut to a deadline, so that a timeout always means Bloc was
+    /// slow (an outage for the breaker) and never that a request was in a hurry.
+    async fn attempt(&self, resource: &Resource, call: &Call, deadline: Instant) -> Fetched {
         let inner = &self.0;
-        if Instant::now() >= call.deadline {
+        if Instant::now() >= deadline {
             return Err(Error::DeadlineExceeded);
         }
         if inner.breaker.permit() == breaker::Permit::Refuse {
             return Err(Error::CircuitOpen);
         }
-        self.wait_for_budget(call.deadline).await?;
-        let remaining = call.deadline.saturating_duration_since(Instant::now());
+        self.wait_for_budget(deadline).await?;
         let options = CallOptions {
-            timeout: Some(remaining.min(inner.call_timeout)),
+            timeout: Some(inner.call_timeout),
             request_id: call.request_id.clone(),
         };
         call.stats.calls.fetch_add(1, Ordering::Relaxed);
@@ -393,7 +385,10 @@ impl Gateway {
                 return Ok(());
             };
             let wait = not_until.wait_time_from(clock.now());
-            if Instant::now() + wait > deadline {
+            if Instant::now()
+                .checked_add(wait)
+                .is_none_or(|at| at > deadline)
+            {
                 self.0.metrics.limiter_rejections.inc();
                 return Err(Error::BudgetExhausted { retry_after: wait });
             }
@@ -407,7 +402,10 @@ impl Gateway {
 fn full_jitter(retry: u32, base: Duration, cap: Duration) -> Duration {
     let ceiling = base.saturating_mul(1 << retry.min(16)).min(cap);
     let mut bytes = [0u8; 8];
-    aws_lc_rs::rand::fill(&mut bytes).expect("the OS random source works");
+    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+        // No randomness (the OS source failed): the longest wait is the safe one.
+        return ceiling;
+    }
     let fraction = u64::from_le_bytes(bytes) as f64 / u64::MAX as f64;
     ceiling.mul_f64(fraction)
 }

@@ -10,17 +10,22 @@ pub enum Scope {
     /// `customers:pii`: BVN, date of birth, phone, email, place of birth, photo and ID
     /// document URLs.
     Pii,
+    /// `upstream:trace`: `extensions.upstream` on request (`X-Upstream-Trace: 1`). Its
+    /// `cache_hits` and `coalesced` tell whether another client looked up the same ids
+    /// recently, so it is for operators and the sandbox, not for every client.
+    Trace,
 }
 
 impl Scope {
     /// Every scope, in order.
-    pub const ALL: [Scope; 2] = [Scope::Read, Scope::Pii];
+    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Pii, Scope::Trace];
 
     /// The scope's name in tokens, config files and flags.
     pub fn name(self) -> &'static str {
         match self {
             Scope::Read => "customers:read",
             Scope::Pii => "customers:pii",
+            Scope::Trace => "upstream:trace",
         }
     }
 
@@ -28,6 +33,7 @@ impl Scope {
         match self {
             Scope::Read => 1,
             Scope::Pii => 2,
+            Scope::Trace => 4,
         }
     }
 }
@@ -40,10 +46,8 @@ impl FromStr for Scope {
             .into_iter()
             .find(|scope| scope.name() == s.trim())
             .ok_or_else(|| {
-                format!(
-                    "unknown scope `{}` (known: customers:read, customers:pii)",
-                    s.trim()
-                )
+                let known: Vec<&str> = Scope::ALL.into_iter().map(Scope::name).collect();
+                format!("unknown scope `{}` (known: {})", s.trim(), known.join(", "))
             })
     }
 }

@@ -1,7 +1,10 @@
 //! The HTTP client for Bloc: one private `get` helper does auth, status mapping, envelope
 //! unwrapping and decoding for every endpoint.
 
-use std::time::Duration;
+use std::{
+    net::{IpAddr, Ipv6Addr},
+    time::Duration,
+};
 
 use reqwest::{
     StatusCode,
@@ -10,16 +13,25 @@ use reqwest::{
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use url::Url;
+use url::{Host, Url};
 
 use super::{Customer, Error};
-use crate::config::BlocConfig;
+use crate::config::{BlocConfig, RECORD_BODY_LIMIT};
+
+/// The longest `Retry-After` honoured or passed on. Bloc's budget is per minute, so no honest
+/// wait is longer; a larger value (up to `u64::MAX` seconds, which overflowed the retry
+/// arithmetic) is read as a minute.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// A client for Bloc's customer endpoints. Cheap to clone (one shared connection pool).
 #[derive(Clone)]
 pub struct BlocClient {
     http: reqwest::Client,
     base: Url,
+    /// Most bytes read from a list body.
+    body_limit: usize,
+    /// Most bytes read from one customer's body.
+    record_limit: usize,
 }
 
 /// The result of `GET /customers`.
@@ -37,6 +49,17 @@ pub enum BuildError {
     /// The key holds characters an HTTP header cannot carry (a newline, say).
     #[error("BLOC_SECRET_KEY contains characters that cannot be sent in an HTTP header")]
     KeyNotHeaderSafe,
+    /// The Bloc URL is `http://` to a host that is not loopback: the key would travel in
+    /// cleartext. (The URL itself is not shown: it may carry credentials.)
+    #[error(
+        "the Bloc URL (BLOC_API_URL, --bloc-api-url) is plain http:// to a host that is not \
+         loopback, which would send the Bloc key in cleartext: use an https:// URL (plain http \
+         is allowed only to localhost, 127.0.0.0/8 or ::1, for tests and the sandbox)"
+    )]
+    CleartextUrl,
+    /// The Bloc URL is neither `https://` nor `http://`.
+    #[error("the Bloc URL (BLOC_API_URL, --bloc-api-url) must be an https:// URL")]
+    NotHttpUrl,
     /// reqwest could not set up TLS or its connection pool.
     #[error("could not build the HTTP client: {0}")]
     Http(reqwest::Error),
@@ -72,7 +95,11 @@ enum Missing {
 impl BlocClient {
     /// Builds a client; the key goes into a default header marked sensitive, so neither
     /// reqwest's nor our `Debug` output can show it.
+    ///
+    /// Refuses a Bloc URL that would send the key in cleartext: only `https://`, or `http://`
+    /// to a loopback host.
     pub fn new(config: &BlocConfig) -> Result<Self, BuildError> {
+        check_url(&config.api_url)?;
         let mut auth =
             HeaderValue::try_from(format!("Bearer {}", config.secret_key.expose_secret()))
                 .map_err(|_| BuildError::KeyNotHeaderSafe)?;
@@ -94,6 +121,8 @@ impl BlocClient {
         Ok(Self {
             http,
             base: config.api_url.clone(),
+            body_limit: config.body_limit,
+            record_limit: config.body_limit.min(RECORD_BODY_LIMIT),
         })
     }
 
@@ -102,27 +131,40 @@ impl BlocClient {
     /// The id is opaque: it becomes exactly one percent-encoded path segment. `.` and `..`
     /// cannot be sent safely (URL libraries and proxies resolve them as dot segments), and
     /// no customer has such an id, so they answer `None` without a call.
+    ///
+    /// A record whose own id is not `id` (compared exactly) is an error, never an answer:
+    /// served, it would show one customer's data under another's id.
     pub async fn customer(
         &self,
         id: &str,
         options: &CallOptions,
     ) -> Result<Option<Customer>, Error> {
-        let Some(url) = self.customer_url(id) else {
+        let Some(url) = self.customer_url(id)? else {
             return Ok(None);
         };
         let read = |data: Option<&RawValue>| {
-            data.and_then(|data| Customer::from_json(data.get()).ok())
+            let customer = data
+                .and_then(|data| Customer::from_json(data.get()).ok())
                 .ok_or_else(|| Error::Decode {
                     detail: "customer record without a string id".into(),
-                })
+                })?;
+            // Neither id goes in the message: the detail is logged and must stay free of
+            // client input.
+            if customer.id != id {
+                return Err(Error::Decode {
+                    detail: "the record's id is not the id asked for".into(),
+                });
+            }
+            Ok(customer)
         };
-        self.get(url, Missing::IsNone, options, read).await
+        self.get(url, Missing::IsNone, self.record_limit, options, read)
+            .await
     }
 
     /// `GET /customers`: every customer in one call (Bloc documents no paging parameters).
     /// A `null` list is an empty one.
     pub async fn customers(&self, options: &CallOptions) -> Result<CustomerList, Error> {
-        let url = self.url(["customers"]);
+        let url = self.url(["customers"])?;
         let read = |data: Option<&RawValue>| {
             let records: Vec<&RawValue> = match data {
                 None => Vec::new(),
@@ -142,33 +184,36 @@ impl BlocClient {
         };
         // `Missing::IsError`: never `None`, but an empty list would be the answer.
         Ok(self
-            .get(url, Missing::IsError, options, read)
+            .get(url, Missing::IsError, self.body_limit, options, read)
             .await?
             .unwrap_or_default())
     }
 
-    fn customer_url(&self, id: &str) -> Option<Url> {
+    fn customer_url(&self, id: &str) -> Result<Option<Url>, Error> {
         if id == "." || id == ".." {
-            return None;
+            return Ok(None);
         }
-        Some(self.url(["customers", id]))
+        self.url(["customers", id]).map(Some)
     }
 
-    fn url<'a>(&self, segments: impl IntoIterator<Item = &'a str>) -> Url {
+    fn url<'a>(&self, segments: impl IntoIterator<Item = &'a str>) -> Result<Url, Error> {
         let mut url = self.base.clone();
+        // `new` admits only http(s) URLs, which always have a path.
         url.path_segments_mut()
-            .expect("base URL is http(s), which always has a path")
+            .map_err(|()| Error::Transport { kind: "base URL" })?
             .pop_if_empty()
             .extend(segments);
-        url
+        Ok(url)
     }
 
-    /// Sends one GET, unwraps Bloc's envelope and reads its `data` (`None` when absent or
-    /// `null`) with `read`. `Ok(None)` when the resource is missing.
+    /// Sends one GET, reads at most `limit` bytes of body, unwraps Bloc's envelope and reads
+    /// its `data` (`None` when absent or `null`) with `read`. `Ok(None)` when the resource is
+    /// missing.
     async fn get<T>(
         &self,
         url: Url,
         missing: Missing,
+        limit: usize,
         options: &CallOptions,
         read: impl FnOnce(Option<&RawValue>) -> Result<T, Error>,
     ) -> Result<Option<T>, Error> {
@@ -208,10 +253,7 @@ impl BlocClient {
                 });
             }
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| Error::from_reqwest(&e))?;
+        let body = read_body(response, limit).await?;
         let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| Error::from_json(&e))?;
         if !envelope.success {
             return Err(Error::Unsuccessful);
@@ -220,14 +262,123 @@ impl BlocClient {
     }
 }
 
-/// `Retry-After` as delta-seconds. Bloc documents none; the HTTP-date form is ignored.
+/// Reads a body of at most `limit` bytes, chunk by chunk, so that a body claiming or turning
+/// out to be larger is refused before it is held: a broken or hostile upstream cannot make
+/// the facade allocate past the limit. A larger body is a bad response (not retried: it
+/// would be as large again).
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, Error> {
+    let too_large = || Error::Decode {
+        detail: format!("body larger than the {limit}-byte limit (UPSTREAM_BODY_LIMIT_BYTES)"),
+    };
+    let declared = match response.content_length() {
+        Some(length) => Some(usize::try_from(length).map_err(|_| too_large())?),
+        None => None,
+    };
+    if declared.is_some_and(|length| length > limit) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0));
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| Error::from_reqwest(&e))?
+    {
+        if chunk.len() > limit.saturating_sub(body.len()) {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// `Retry-After` as delta-seconds, at most [`MAX_RETRY_AFTER`]. Bloc documents none; the
+/// HTTP-date form is ignored.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let seconds = headers
+    let seconds: u64 = headers
         .get(header::RETRY_AFTER)?
         .to_str()
         .ok()?
         .trim()
         .parse()
         .ok()?;
-    Some(Duration::from_secs(seconds))
+    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
+}
+
+/// Refuses a Bloc URL on which the key would travel in cleartext.
+fn check_url(url: &Url) -> Result<(), BuildError> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if url.host().is_some_and(|host| is_loopback(&host)) => Ok(()),
+        "http" => Err(BuildError::CleartextUrl),
+        _ => Err(BuildError::NotHttpUrl),
+    }
+}
+
+/// `localhost`, 127.0.0.0/8 and `::1` (also as `::ffff:127.x.y.z`). The url crate has already
+/// normalised the host (`127.1` is 127.0.0.1, names are lowercase).
+fn is_loopback(host: &Host<&str>) -> bool {
+    let ip = match host {
+        Host::Domain(name) => return *name == "localhost",
+        Host::Ipv4(ip) => IpAddr::V4(*ip),
+        Host::Ipv6(ip) => IpAddr::V6(*ip),
+    };
+    match ip {
+        IpAddr::V4(ip) => ip.is_loopback(),
+        IpAddr::V6(ip) => {
+            ip == Ipv6Addr::LOCALHOST || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(retry_after: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let value = HeaderValue::from_str(retry_after).unwrap();
+        headers.insert(header::RETRY_AFTER, value);
+        headers
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds_and_capped_at_a_minute() {
+        assert_eq!(retry_after(&headers("30")), Some(Duration::from_secs(30)));
+        assert_eq!(retry_after(&headers(" 60 ")), Some(MAX_RETRY_AFTER));
+        assert_eq!(retry_after(&headers("61")), Some(MAX_RETRY_AFTER));
+        let endless = u64::MAX.to_string();
+        assert_eq!(retry_after(&headers(&endless)), Some(MAX_RETRY_AFTER));
+        assert_eq!(retry_after(&headers("-1")), None);
+        assert_eq!(retry_after(&headers("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+    }
+
+    #[test]
+    fn only_loopback_hosts_may_be_reached_over_plain_http() {
+        let check = |url: &str| check_url(&Url::parse(url).unwrap()).is_ok();
+        for allowed in [
+            "https://api.blochq.io/v1",
+            "http://127.0.0.1:1/v1",
+            "http://127.1:1/v1",
+            "http://127.255.0.9/v1",
+            "http://[::1]/v1",
+            "http://[::ffff:127.0.0.1]/v1",
+            "http://localhost/v1",
+            "http://LocalHost:8081/v1",
+        ] {
+            assert!(check(allowed), "{allowed}");
+        }
+        for refused in [
+            "http://api.blochq.io/v1",
+            "http://128.0.0.1/v1",
+            "http://0.0.0.0/v1",
+            "http://[::]/v1",
+            "http://[::ffff:10.0.0.1]/v1",
+            "http://localhost.evil.example/v1",
+            "http://localhost@evil.example/v1",
+            "ftp://localhost/v1",
+            "unix:/run/bloc.sock",
+        ] {
+            assert!(!check(refused), "{refused}");
+        }
+    }
 }

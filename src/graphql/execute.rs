@@ -2,20 +2,19 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    num::NonZeroUsize,
     sync::{Arc, Mutex, OnceLock},
 };
 
 use lru::LruCache;
 
 use async_graphql::{
-    ErrorExtensionValues, ServerError, ValidationResult, Variables,
+    ErrorExtensionValues, Name, ServerError, ValidationResult, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation},
     parser::types::{DocumentOperations, ExecutableDocument, OperationType},
 };
 use serde::{Serialize, ser::SerializeMap};
 
-use super::{AppSchema, Upstream, direct, document, limits, order::Plan};
+use super::{AppSchema, Upstream, direct, document, limits, shape::{self, Plan}};
 use crate::{auth::Principal, config::OperationLimits, error::code, upstream::RequestStats};
 
 /// One GraphQL operation as the client sent it.
@@ -39,19 +38,41 @@ pub struct Policy {
     pub introspection: bool,
 }
 
-/// Longest query text the document cache keeps (its worst case stays a few MB).
-const MAX_CACHED_QUERY_BYTES: usize = 4 * 1024;
+/// Parsed bytes of the document cache per unit of [`DocumentCache::new`]'s capacity: a
+/// typical operation parses to 2–4 KiB, a dense 4 KiB document to about 400 KiB.
+const CACHE_BYTES_PER_ENTRY: usize = 32 * 1024;
 
-/// A bounded LRU of parsed documents keyed by query text. Clients send the same few query
-/// texts over and over; parsing them was the largest cost per request, and validating them
-/// the next (BENCHMARKS.md, tries 1 and 5). Parse errors are not cached.
-pub struct DocumentCache(Option<Mutex<LruCache<String, Arc<CachedDocument>>>>);
+/// Estimated bytes per lexical token of a parsed document (measured on async-graphql's
+/// parser: 100 for list items and fragment spreads, 210–260 for fields and nesting).
+const PARSED_BYTES_PER_TOKEN: usize = 256;
 
-/// A parsed document, and what is known about running its operations without variables.
+/// Estimated bytes a memo holds per field of its operation: the response-shape plan and the
+/// direct-execution plan each keep a few words per field.
+const MEMO_BYTES_PER_FIELD: usize = 128;
+
+/// An LRU of parsed documents keyed by query text, bounded by bytes. Clients send the same
+/// few query texts over and over; parsing them was the largest cost per request, and
+/// validating them the next (BENCHMARKS.md, tries 1 and 5). Only documents whose selected
+/// operation passed the limits are kept; each entry is weighed by its text, its parsed form
+/// (estimated from its tokens) and its operation memos (estimated from their fields), and
+/// one entry may take at most a sixteenth of the budget.
+pub struct DocumentCache(Option<Mutex<Documents>>);
+
+struct Documents {
+    /// Each entry with its weight in bytes.
+    entries: LruCache<String, (Arc<CachedDocument>, usize)>,
+    /// The sum of the weights.
+    bytes: usize,
+    budget: usize,
+}
+
+/// A parsed document, and what is known about running its operations.
 struct CachedDocument {
     doc: Arc<ExecutableDocument>,
-    /// Per operation name.
-    operations: Mutex<HashMap<Option<String>, Arc<OperationMemo>>>,
+    /// Per operation of the document, by its own name (`None` for an anonymous one), never
+    /// by the name a client sent: the map is bounded by the document. Only operations that
+    /// passed the limits have one.
+    operations: Mutex<HashMap<Option<Name>, Arc<OperationMemo>>>,
 }
 
 /// What running one operation of a cached document **without variables** always gives, so
@@ -67,8 +88,9 @@ struct OperationMemo {
     /// async-graphql's validation, filled only once it has passed (failures are validated
     /// again each time).
     validation: OnceLock<ValidationResult>,
-    /// The limit checks: the distinct customer ids named, or the limit exceeded.
-    limits: OnceLock<Result<Arc<HashSet<String>>, limits::Exceeded>>,
+    /// What the operation may cost, once it passed the limits without variables (an
+    /// operation over a limit gets no memo).
+    limits: OnceLock<Arc<limits::Footprint>>,
     /// The response-order plan.
     order: OnceLock<Arc<Plan>>,
     /// The direct-execution plan, when the operation has the shape it runs; compiled only
@@ -77,55 +99,111 @@ struct OperationMemo {
 }
 
 impl DocumentCache {
-    /// A cache for `entries` documents (0: no cache).
+    /// A cache of `entries` × 32 KiB (0: no cache); 256 gives 8 MiB.
     pub fn new(entries: usize) -> Self {
-        Self(NonZeroUsize::new(entries).map(|n| Mutex::new(LruCache::new(n))))
+        Self::with_budget(entries.saturating_mul(CACHE_BYTES_PER_ENTRY))
+    }
+
+    /// A cache of at most `budget` bytes, as estimated (0: no cache).
+    pub fn with_budget(budget: usize) -> Self {
+        Self((budget > 0).then(|| {
+            Mutex::new(Documents {
+                entries: LruCache::unbounded(),
+                bytes: 0,
+                budget,
+            })
+        }))
+    }
+
+    fn documents(&self) -> Option<std::sync::MutexGuard<'_, Documents>> {
+        // A panic while the lock was held leaves the cache consistent enough to keep using.
+        let cache = self.0.as_ref()?;
+        Some(cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     /// The cache entry for exactly this query text, if there is one.
     fn lookup(&self, query: &str) -> Option<Arc<CachedDocument>> {
-        let cache = self.0.as_ref()?;
-        cache
-            .lock()
-            .expect("document cache lock")
-            .get(query)
-            .cloned()
+        let mut documents = self.documents()?;
+        documents.entries.get(query).map(|(entry, _)| entry.clone())
     }
 
-    /// The parsed document and, when it is cached, its cache entry.
-    fn parse_cached(
+    /// The memo of an operation that passed the limits, keeping its document (the cached
+    /// entry for this text, or a new one for `doc`) and charging the memo's estimated size
+    /// to it. `None` when the cache is off or the entry would be too heavy to keep.
+    fn remember(
         &self,
         query: &str,
-    ) -> Result<(Arc<ExecutableDocument>, Option<Arc<CachedDocument>>), ServerError> {
-        let cache = match &self.0 {
-            // Large documents are rare and would crowd out the common ones.
-            Some(cache) if query.len() <= MAX_CACHED_QUERY_BYTES => cache,
-            _ => return Ok((Arc::new(async_graphql::parser::parse_query(query)?), None)),
+        doc: &Arc<ExecutableDocument>,
+        name: Option<&Name>,
+        footprint: &limits::Footprint,
+    ) -> Option<Arc<OperationMemo>> {
+        let mut documents = self.documents()?;
+        let max_entry = documents.budget / 16;
+        let (entry, mut weight) = match documents.entries.peek(query) {
+            Some((entry, weight)) => (entry.clone(), *weight),
+            None => {
+                let tokens = limits::count_tokens(query, usize::MAX);
+                let parsed = tokens.saturating_mul(PARSED_BYTES_PER_TOKEN);
+                let entry = Arc::new(CachedDocument {
+                    doc: doc.clone(),
+                    operations: Mutex::default(),
+                });
+                (entry, query.len().saturating_add(parsed))
+            }
         };
-        if let Some(entry) = cache.lock().expect("document cache lock").get(query) {
-            return Ok((entry.doc.clone(), Some(entry.clone())));
+        let memo = {
+            let mut operations = entry
+                .operations
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(memo) = operations.get(&name.cloned()) {
+                return Some(memo.clone());
+            }
+            let ids: usize = footprint.ids.iter().map(|id| id.len().saturating_add(64)).sum();
+            let memo_weight = footprint
+                .fields
+                .saturating_mul(MEMO_BYTES_PER_FIELD)
+                .saturating_add(ids)
+                .saturating_add(size_of::<OperationMemo>());
+            weight = weight.saturating_add(memo_weight);
+            if weight > max_entry {
+                return None;
+            }
+            let memo = Arc::new(OperationMemo::default());
+            operations.insert(name.cloned(), memo.clone());
+            memo
+        };
+        let old = documents.entries.put(query.to_owned(), (entry, weight));
+        let old_weight = old.map_or(0, |(_, w)| w);
+        documents.bytes = documents
+            .bytes
+            .saturating_sub(old_weight)
+            .saturating_add(weight);
+        while documents.bytes > documents.budget {
+            let Some((_, (_, evicted))) = documents.entries.pop_lru() else {
+                break;
+            };
+            documents.bytes = documents.bytes.saturating_sub(evicted);
         }
-        let entry = Arc::new(CachedDocument {
-            doc: Arc::new(async_graphql::parser::parse_query(query)?),
-            operations: Mutex::default(),
-        });
-        cache
-            .lock()
-            .expect("document cache lock")
-            .put(query.to_owned(), entry.clone());
-        Ok((entry.doc.clone(), Some(entry)))
+        Some(memo)
+    }
+
+    /// Entries and their estimated bytes.
+    #[cfg(test)]
+    fn usage(&self) -> (usize, usize) {
+        self.documents()
+            .map_or((0, 0), |d| (d.entries.len(), d.bytes))
     }
 }
 
 impl CachedDocument {
-    /// The memo of an operation the document has (the caller checks that it exists, so
-    /// clients cannot grow the map with made-up names).
-    fn memo(&self, operation_name: Option<&str>) -> Arc<OperationMemo> {
-        let mut operations = self.operations.lock().expect("operation memo lock");
-        operations
-            .entry(operation_name.map(str::to_owned))
-            .or_default()
-            .clone()
+    /// The memo of one of the document's operations, by its own name, if it has one.
+    fn memo(&self, name: Option<&Name>) -> Option<Arc<OperationMemo>> {
+        let operations = self
+            .operations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        operations.get(&name.cloned()).cloned()
     }
 }
 
@@ -177,7 +255,8 @@ pub struct Prepared {
     doc: Arc<ExecutableDocument>,
     variables: Variables,
     operation_name: Option<String>,
-    customer_ids: Arc<HashSet<String>>,
+    /// What the operation may cost upstream (empty when no operation is selected).
+    footprint: Arc<limits::Footprint>,
     /// Set when the operation comes from a cached document.
     memo: Option<Arc<OperationMemo>>,
     /// Set when the operation can be run directly (`super::direct`).
@@ -201,14 +280,32 @@ impl Prepared {
 
     /// The distinct customer ids the operation names as arguments.
     pub fn customer_ids(&self) -> &HashSet<String> {
-        &self.customer_ids
+        &self.footprint.ids
+    }
+
+    /// Whether the operation reads Bloc's customer list (one call per HTTP request).
+    pub fn reads_list(&self) -> bool {
+        self.footprint.lists
+    }
+
+    /// The most Bloc calls the operation can make on its own: its distinct ids, and one
+    /// when it reads the list.
+    pub fn upstream_calls(&self) -> usize {
+        self.footprint.calls()
     }
 
     /// The operation as an async-graphql request (taking the query text), with the cached
     /// document and, without variables, where its validation is remembered.
     fn take_request(&mut self) -> async_graphql::Request {
-        let mut request = async_graphql::Request::new(std::mem::take(&mut self.query))
-            .variables(self.variables.clone());
+        // async-graphql evaluates `@skip`/`@include` on the given values only, so a variable
+        // left to its default would count as `false`: give it the default, as the spec's
+        // variable coercion does.
+        let mut variables = self.variables.clone();
+        if let Some(op) = document::selected(&self.doc, self.operation_name.as_deref()) {
+            document::fill_defaults(op, &mut variables);
+        }
+        let mut request =
+            async_graphql::Request::new(std::mem::take(&mut self.query)).variables(variables);
         if let Some(name) = &self.operation_name {
             request = request.operation_name(name);
         }
@@ -287,25 +384,26 @@ impl Serialize for Response {
 }
 
 /// Parses the operation and checks every operation limit, without running anything.
-/// With `queries_only`, mutations and subscriptions are refused.
+/// With `queries_only`, mutations and subscriptions are refused. A document is cached only
+/// once an operation of it passed the limits.
 pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Checked {
     let limits = &policy.limits;
     let rejected = |code: &'static str, message: String| {
         let error = ServerError::new(message, None);
         Checked::Rejected(Box::new(request_error(vec![error], code)))
     };
-    let (doc, cached) = match policy.documents.lookup(&operation.query) {
-        // Only text that passed the size and token checks is ever parsed and cached.
-        Some(entry) => (entry.doc.clone(), Some(entry)),
+    let cached = policy.documents.lookup(&operation.query);
+    let doc = match &cached {
+        Some(entry) => entry.doc.clone(),
         None => {
             if let Err(e) = limits::check_text(&operation.query, limits) {
                 return rejected(e.code, e.message);
             }
-            match policy.documents.parse_cached(&operation.query) {
-                Ok(parsed) => parsed,
+            match async_graphql::parser::parse_query(&operation.query) {
+                Ok(doc) => Arc::new(doc),
                 Err(error) => {
                     return Checked::Rejected(Box::new(request_error(
-                        vec![error],
+                        vec![error.into()],
                         code::GRAPHQL_PARSE_FAILED,
                     )));
                 }
@@ -315,29 +413,36 @@ pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Che
     let variables = Variables::from_json(serde_json::Value::Object(
         operation.variables.unwrap_or_default(),
     ));
-    let mut customer_ids = Arc::default();
-    let selected = document::selected(&doc, operation.operation_name.as_deref());
-    let memo = match (&cached, selected) {
-        (Some(cached), Some(_)) => Some(cached.memo(operation.operation_name.as_deref())),
-        _ => None,
-    };
-    // What only runs without variables may take from the memo.
-    let constant = memo.as_ref().filter(|_| variables.is_empty());
-    if let Some(op) = selected {
+    let selected = document::selected_named(&doc, operation.operation_name.as_deref());
+    let mut footprint = Arc::default();
+    let mut memo = None;
+    if let Some((name, op)) = selected {
         if queries_only && op.ty != OperationType::Query {
             return Checked::NotAQuery;
         }
-        let check = || {
-            limits::check_operation(&doc, op, &variables, limits, policy.introspection)
-                .map(Arc::new)
+        let known = cached.as_ref().and_then(|entry| entry.memo(name));
+        // Without variables, the limits' outcome is the memo's; with them, it is worked out.
+        let remembered = known
+            .as_ref()
+            .filter(|_| variables.is_empty())
+            .and_then(|memo| memo.limits.get().cloned());
+        footprint = match remembered {
+            Some(footprint) => footprint,
+            None => {
+                match limits::check_operation(&doc, op, &variables, limits, policy.introspection)
+                {
+                    Ok(footprint) => Arc::new(footprint),
+                    Err(e) => return rejected(e.code, e.message),
+                }
+            }
         };
-        let checked = match constant {
-            Some(memo) => memo.limits.get_or_init(check).clone(),
-            None => check(),
-        };
-        match checked {
-            Ok(ids) => customer_ids = ids,
-            Err(e) => return rejected(e.code, e.message),
+        memo = known.or_else(|| {
+            policy
+                .documents
+                .remember(&operation.query, &doc, name, &footprint)
+        });
+        if let Some(memo) = memo.as_ref().filter(|_| variables.is_empty()) {
+            let _ = memo.limits.set(footprint.clone());
         }
     }
     // async-graphql refuses a name given for a document's one anonymous operation, after
@@ -347,7 +452,7 @@ pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Che
         (DocumentOperations::Single(_), Some(_))
     );
     let direct = match (&memo, selected) {
-        (Some(memo), Some(op)) if memo.passed.get().is_some() && !named_anonymous => memo
+        (Some(memo), Some((_, op))) if memo.passed.get().is_some() && !named_anonymous => memo
             .direct
             .get_or_init(|| direct::Plan::compile(op).map(Arc::new))
             .clone(),
@@ -358,7 +463,7 @@ pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Che
         doc,
         variables,
         operation_name: operation.operation_name,
-        customer_ids,
+        footprint,
         memo,
         direct,
     }))
@@ -380,6 +485,11 @@ pub async fn run(
             request_error: false,
             direct: true,
         };
+    }
+    // Selection sets that may select nothing get a sentinel field, so that async-graphql
+    // leaves their objects as objects (`shape`).
+    if let Some(patched) = shape::with_sentinels(&prepared.doc) {
+        prepared.doc = patched;
     }
     let request = prepared
         .take_request()
@@ -408,7 +518,7 @@ pub async fn run(
             Some(memo) => memo.order.get_or_init(plan).clone(),
             None => plan(),
         };
-        plan.restore(&mut response.data);
+        plan.complete(&mut response.data, &mut response.errors);
     }
     Response {
         inner: response,
@@ -452,30 +562,106 @@ fn request_error(mut errors: Vec<ServerError>, default_code: &'static str) -> Re
 mod tests {
     use std::sync::Arc;
 
-    use super::{Checked, DocumentCache, MAX_CACHED_QUERY_BYTES, Operation, Policy, prepare};
+    use super::{Checked, DocumentCache, Operation, Policy, prepare};
     use crate::config::{Exposure, OperationLimits};
 
+    fn policy(documents: DocumentCache) -> Policy {
+        Policy {
+            documents,
+            limits: OperationLimits::default(),
+            introspection: false,
+        }
+    }
+
+    fn check(policy: &Policy, query: &str, name: Option<&str>) -> Checked {
+        let operation = Operation {
+            query: query.into(),
+            operation_name: name.map(str::to_owned),
+            ..Operation::default()
+        };
+        prepare(operation, policy, false)
+    }
+
     #[test]
-    fn a_repeated_query_is_parsed_once_and_errors_and_big_documents_are_not_kept() {
-        let cache = DocumentCache::new(2);
-        let parse = |q: &str| cache.parse_cached(q).map(|(doc, _)| doc);
-        let first = parse("{ customer_count }").unwrap();
-        let again = parse("{ customer_count }").unwrap();
-        assert!(Arc::ptr_eq(&first, &again));
+    fn a_repeated_query_is_parsed_once_and_parse_errors_are_not_kept() {
+        let policy = policy(DocumentCache::new(2));
+        assert!(matches!(check(&policy, "{ customer_count }", None), Checked::Ready(_)));
+        let first = policy.documents.lookup("{ customer_count }").unwrap();
+        assert!(matches!(check(&policy, "{ customer_count }", None), Checked::Ready(_)));
+        let again = policy.documents.lookup("{ customer_count }").unwrap();
+        assert!(Arc::ptr_eq(&first.doc, &again.doc));
 
-        assert!(parse("{ customer(").is_err());
-        assert!(
-            parse("{ customer(").is_err(),
-            "errors are parsed again, not cached"
-        );
+        assert!(matches!(check(&policy, "{ customer(", None), Checked::Rejected(_)));
+        assert!(policy.documents.lookup("{ customer(").is_none());
+        assert_eq!(policy.documents.usage().0, 1);
+    }
 
-        let big = format!(
-            "{{ customer_count }} #{}",
-            "x".repeat(MAX_CACHED_QUERY_BYTES)
+    #[test]
+    fn documents_over_a_limit_are_never_kept() {
+        let policy = Policy {
+            limits: OperationLimits {
+                max_aliases: 1,
+                ..OperationLimits::default()
+            },
+            ..policy(DocumentCache::new(256))
+        };
+        for n in 0..50 {
+            let aliases = format!("{{ a{n}: customer_count b: customer_count }}");
+            let deep = format!("{{ customer(id: \"{n}\") {{ {} name {} }} }}", "address { ".repeat(9), "}".repeat(9));
+            for query in [aliases, deep] {
+                assert!(matches!(check(&policy, &query, None), Checked::Rejected(_)), "{query}");
+            }
+        }
+        assert_eq!(policy.documents.usage(), (0, 0));
+    }
+
+    #[test]
+    fn the_document_cache_stays_within_its_byte_budget() {
+        let budget = 1024 * 1024;
+        let policy = policy(DocumentCache::with_budget(budget));
+        for n in 0..200 {
+            // About 100 tokens and 100 fields each: some 40 KiB.
+            let query = format!("{{ n{n}: customer_count {} }}", "__typename ".repeat(99));
+            assert!(matches!(check(&policy, &query, None), Checked::Ready(_)));
+        }
+        let (entries, bytes) = policy.documents.usage();
+        assert!(bytes <= budget, "{bytes} bytes");
+        assert!((2..200).contains(&entries), "{entries} entries");
+
+        // One entry over a sixteenth of the budget (about 80 KiB) is not kept.
+        let heavy = format!(
+            "{{ customer(id: \"x\") {{ {} }} }}",
+            "__typename ".repeat(198)
         );
-        let one = parse(&big).unwrap();
-        let two = parse(&big).unwrap();
-        assert!(!Arc::ptr_eq(&one, &two));
+        assert!(matches!(check(&policy, &heavy, None), Checked::Ready(_)));
+        assert!(policy.documents.lookup(&heavy).is_none());
+    }
+
+    #[test]
+    fn operation_names_a_client_makes_up_add_no_memo() {
+        let policy = policy(DocumentCache::new(8));
+        let single = "{ customer_count }";
+        let named = "query A { customer_count } query B { __typename }";
+        for n in 0..100 {
+            let name = format!("made_up_{n}");
+            check(&policy, single, Some(&name));
+            check(&policy, named, Some(&name));
+            check(&policy, named, Some(["A", "B"][n % 2]));
+        }
+        let memos = |query: &str| {
+            let entry = policy.documents.lookup(query).unwrap();
+            let mut names: Vec<Option<String>> = entry
+                .operations
+                .lock()
+                .unwrap()
+                .keys()
+                .map(|name| name.as_ref().map(|n| n.to_string()))
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(memos(single), [None]);
+        assert_eq!(memos(named), [Some("A".to_owned()), Some("B".to_owned())]);
     }
 
     /// Prepares and executes `query` (which needs no upstream) and returns whether its
@@ -491,55 +677,38 @@ mod tests {
             panic!("rejected before running");
         };
         let response = schema.execute(prepared.take_request()).await;
-        let (_, cached) = policy.documents.parse_cached(query).unwrap();
-        let remembered = cached
-            .unwrap()
-            .operations
-            .lock()
-            .unwrap()
-            .get(&None)
+        let remembered = policy
+            .documents
+            .lookup(query)
+            .and_then(|entry| entry.memo(None))
             .is_some_and(|memo| memo.validation.get().is_some());
         let errors = response.errors.into_iter().map(|e| e.message).collect();
         (remembered, errors)
     }
 
     #[test]
-    fn limit_checks_are_remembered_per_operation_with_their_outcome() {
+    fn limit_checks_that_pass_are_remembered_per_operation() {
         let policy = Policy {
-            documents: DocumentCache::new(8),
             limits: OperationLimits {
                 max_aliases: 1,
                 ..OperationLimits::default()
             },
-            introspection: false,
-        };
-        let prepare = |query: &str| {
-            let operation = Operation {
-                query: query.into(),
-                ..Operation::default()
-            };
-            prepare(operation, &policy, false)
+            ..policy(DocumentCache::new(8))
         };
         let remembered = |query: &str| {
-            let (_, cached) = policy.documents.parse_cached(query).unwrap();
-            let cached = cached.unwrap();
-            let operations = cached.operations.lock().unwrap();
-            operations.get(&None).map(|memo| match memo.limits.get() {
-                Some(Ok(ids)) => format!("ok {}", ids.len()),
-                Some(Err(e)) => e.code.to_owned(),
-                None => "nothing".to_owned(),
-            })
+            let memo = policy.documents.lookup(query)?.memo(None)?;
+            memo.limits.get().map(|footprint| footprint.ids.len())
         };
-        let within = r#"{ a: customer(id: "1") { name } customer(id: "2") { name } }"#;
+        let within = r#"{ a: customer(id: "1") { name } customer(id: 2) { name } }"#;
         let beyond = "{ a: customer_count b: customer_count }";
 
         for _ in 0..2 {
-            assert!(matches!(prepare(within), Checked::Ready(_)));
-            assert!(matches!(prepare(beyond), Checked::Rejected(_)));
+            assert!(matches!(check(&policy, within, None), Checked::Ready(_)));
+            assert!(matches!(check(&policy, beyond, None), Checked::Rejected(_)));
         }
 
-        assert_eq!(remembered(within).as_deref(), Some("ok 2"));
-        assert_eq!(remembered(beyond).as_deref(), Some("TOO_MANY_ALIASES"));
+        assert_eq!(remembered(within), Some(2));
+        assert!(policy.documents.lookup(beyond).is_none());
     }
 
     #[tokio::test]

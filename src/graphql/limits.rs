@@ -2,18 +2,23 @@
 //!
 //! async-graphql has depth and complexity limits but no alias, root-field, token or
 //! per-request id limits, and reports its own with uncoded messages; one walk here does all
-//! of them and names the limit in `extensions.code`. Fragment summaries are memoised, so a
-//! document that nests fragments exponentially costs linear time to check.
+//! of them and names the limit in `extensions.code`.
+//!
+//! Every check is linear in the document's size, whatever it holds: the walk visits each
+//! written selection once (a fragment's summary is computed once and is four numbers, so a
+//! document that nests fragments exponentially costs no more than its text), a variable's ids
+//! are read once however often it is used, and the walk stops at the first bound it passes.
+//! Ids are collected for the whole operation, up to one past the limit, not per fragment.
 
 use std::collections::{HashMap, HashSet};
 
 use async_graphql::{
     Name, Value, Variables,
-    parser::types::{ExecutableDocument, OperationDefinition, Selection, SelectionSet},
+    parser::types::{ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet},
 };
 
 use super::{
-    document::variable,
+    document::variable_ref,
     query::{DEFAULT_LIMIT, MAX_LIMIT},
 };
 use crate::{config::OperationLimits, error::code};
@@ -32,6 +37,35 @@ fn exceeded(code: &'static str, what: &str, found: usize, limit: usize) -> Excee
     }
 }
 
+/// A bound the walk passed before it finished: what it had counted is a lower bound.
+fn passed(code: &'static str, what: &str, found: usize, limit: usize) -> Exceeded {
+    Exceeded {
+        code,
+        message: format!("the operation has at least {found} {what}; the limit is {limit}"),
+    }
+}
+
+/// What an operation that passed its limits may cost: the upstream calls it can make, and
+/// the size of what is built from it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Footprint {
+    /// The distinct customer ids it names, as the resolvers receive them (`ID` coerces
+    /// integers to their decimal text): each is one Bloc call.
+    pub ids: HashSet<String>,
+    /// Whether it reads Bloc's customer list (`customers`, `customer_count`): one call per
+    /// request, however many fields ask.
+    pub lists: bool,
+    /// Fields with fragments expanded (each at most once per place it is spread), which
+    /// bounds the response-shape plan built from it; never more than the cost.
+    pub fields: usize,
+}
+
+impl Footprint {
+    /// The most Bloc calls the operation can make on its own (retries aside).
+    pub(crate) fn calls(&self) -> usize {
+        self.ids.len().saturating_add(usize::from(self.lists))
+    }
+}
 /// Checks the document's size in bytes and lexical tokens, before it is parsed.
 pub(crate) fn check_text(query: &str, limits: &OperationLimits) -> Result<(), Exceeded> {
     if query.len() > limits.max_query_bytes {
@@ -53,15 +87,15 @@ pub(crate) fn check_text(query: &str, limits: &OperationLimits) -> Result<(), Ex
     Ok(())
 }
 
-/// Checks introspection, depth, aliases, root fields and complexity of the selected operation, and
-/// returns the distinct customer ids it names (the caller limits them per HTTP request).
+/// Checks introspection, depth, aliases, root fields, complexity and distinct ids of the
+/// selected operation, stopping at the first bound passed, and returns its [`Footprint`].
 pub(crate) fn check_operation(
     doc: &ExecutableDocument,
     operation: &OperationDefinition,
     variables: &Variables,
     limits: &OperationLimits,
     introspection: bool,
-) -> Result<HashSet<String>, Exceeded> {
+) -> Result<Footprint, Exceeded> {
     let aliases = count_aliases(doc);
     if aliases > limits.max_aliases {
         return Err(exceeded(
@@ -75,16 +109,14 @@ pub(crate) fn check_operation(
         doc,
         operation,
         variables,
+        limits,
+        introspection,
         fragments: HashMap::new(),
-        in_progress: Vec::new(),
+        in_progress: HashSet::new(),
+        counted_variables: HashSet::new(),
+        footprint: Footprint::default(),
     };
-    let root = walk.summary(&operation.selection_set.node);
-    if root.introspects && !introspection {
-        return Err(Exceeded {
-            code: code::INTROSPECTION_DISABLED,
-            message: "introspection is disabled on this server".into(),
-        });
-    }
+    let root = walk.summary(&operation.selection_set.node, 1)?;
     if root.width > limits.max_root_fields {
         return Err(exceeded(
             code::TOO_MANY_ROOT_FIELDS,
@@ -93,25 +125,9 @@ pub(crate) fn check_operation(
             limits.max_root_fields,
         ));
     }
-    if root.depth > limits.max_depth {
-        return Err(exceeded(
-            code::MAX_DEPTH_EXCEEDED,
-            "levels of nesting",
-            root.depth,
-            limits.max_depth,
-        ));
-    }
-    if root.cost > limits.max_complexity {
-        return Err(exceeded(
-            code::MAX_COMPLEXITY_EXCEEDED,
-            "complexity points",
-            root.cost,
-            limits.max_complexity,
-        ));
-    }
-    let ids: HashSet<String> = root.ids.into_iter().collect();
-    check_ids(ids.len(), limits)?;
-    Ok(ids)
+    let mut footprint = walk.footprint;
+    footprint.fields = root.fields;
+    Ok(footprint)
 }
 
 /// Checks the number of distinct customer ids (of one operation, or a whole batch).
@@ -127,28 +143,36 @@ pub(crate) fn check_ids(count: usize, limits: &OperationLimits) -> Result<(), Ex
     Ok(())
 }
 
-/// What a selection set adds up to.
-#[derive(Clone, Default)]
+/// What a selection set adds up to: four numbers, so a fragment's is cheap to reuse.
+#[derive(Clone, Copy, Default)]
 struct Summary {
     /// Fields directly in the set (fragments expanded).
     width: usize,
     /// Deepest field nesting below and including this set.
     depth: usize,
-    /// 1 per field; list selections count once per item the list can hold.
+    /// 1 per field; a list field's selection counts once per item the list can hold (at
+    /// least once, so the cost is never less than the fields).
     cost: usize,
-    /// Customer ids named as arguments.
-    ids: Vec<String>,
-    /// Whether `__schema` or `__type` is selected.
-    introspects: bool,
+    /// Fields in and below the set (fragments expanded).
+    fields: usize,
 }
 
 impl Summary {
-    fn add(&mut self, other: &Summary) {
-        self.width += other.width;
+    fn add(&mut self, other: Summary) {
+        self.width = self.width.saturating_add(other.width);
         self.depth = self.depth.max(other.depth);
         self.cost = self.cost.saturating_add(other.cost);
-        self.ids.extend(other.ids.iter().cloned());
-        self.introspects |= other.introspects;
+        self.fields = self.fields.saturating_add(other.fields);
+    }
+
+    /// A field with this set as its selection, holding up to `items` values.
+    fn field(self, items: usize) -> Summary {
+        Summary {
+            width: 1,
+            depth: self.depth.saturating_add(1),
+            cost: items.max(1).saturating_mul(self.cost).saturating_add(1),
+            fields: self.fields.saturating_add(1),
+        }
     }
 }
 
@@ -156,142 +180,237 @@ struct Walk<'a> {
     doc: &'a ExecutableDocument,
     operation: &'a OperationDefinition,
     variables: &'a Variables,
+    limits: &'a OperationLimits,
+    introspection: bool,
     fragments: HashMap<&'a Name, Summary>,
-    in_progress: Vec<&'a Name>,
+    in_progress: HashSet<&'a Name>,
+    /// Variables whose ids are already in the footprint.
+    counted_variables: HashSet<Name>,
+    footprint: Footprint,
 }
 
 impl<'a> Walk<'a> {
-    fn summary(&mut self, set: &'a SelectionSet) -> Summary {
+    /// The set's summary, or the first bound it passes. Depth and cost only grow on the way
+    /// up (every multiplier is at least 1), so a part over a bound puts the whole over it.
+    /// `level` is how deep the set's fields are (1 at the root), so nesting past the depth
+    /// limit stops the walk on the way down, before it recurses any further.
+    fn summary(&mut self, set: &'a SelectionSet, level: usize) -> Result<Summary, Exceeded> {
         let mut total = Summary::default();
         for selection in &set.items {
-            match &selection.node {
-                Selection::Field(field) => {
-                    let field = &field.node;
-                    let name = field.name.node.as_str();
-                    if name.starts_with("__") {
-                        // Introspection is bounded by the schema (and off in production).
-                        total.add(&Summary {
-                            width: 1,
-                            depth: 1,
-                            cost: 1,
-                            ids: Vec::new(),
-                            introspects: name != "__typename",
-                        });
-                        continue;
-                    }
-                    let child = self.summary(&field.selection_set.node);
-                    let (operation, variables) = (self.operation, self.variables);
-                    let argument = |arg: &str| {
-                        field.get_argument(arg).and_then(|v| {
-                            v.node
-                                .clone()
-                                .into_const_with(|var| {
-                                    Ok::<_, ()>(variable(operation, variables, &var))
-                                })
-                                .ok()
-                        })
-                    };
-                    let (items, ids) = match name {
-                        "customer" => (1, argument("id").into_iter().filter_map(text).collect()),
-                        "customers_by_id" => {
-                            let ids: Vec<String> = match argument("ids") {
-                                Some(Value::List(items)) => {
-                                    items.into_iter().filter_map(text).collect()
-                                }
-                                Some(other) => text(other).into_iter().collect(),
-                                None => Vec::new(),
-                            };
-                            (ids.len(), ids)
-                        }
-                        "customers" => {
-                            let limit = match argument("limit") {
-                                Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
-                                _ => i64::from(DEFAULT_LIMIT),
-                            };
-                            (limit.clamp(0, i64::from(MAX_LIMIT)) as usize, Vec::new())
-                        }
-                        _ => (1, Vec::new()),
-                    };
-                    let mut ids = ids;
-                    ids.extend(child.ids);
-                    total.add(&Summary {
-                        width: 1,
-                        depth: 1 + child.depth,
-                        cost: 1usize.saturating_add(items.saturating_mul(child.cost)),
-                        ids,
-                        introspects: child.introspects,
-                    });
-                }
-                Selection::FragmentSpread(spread) => {
-                    let name = &spread.node.fragment_name.node;
-                    if let Some(summary) = self.fragment(name) {
-                        total.add(&summary);
-                    }
-                }
+            let part = match &selection.node {
+                Selection::Field(field) => self.field(&field.node, level)?,
+                Selection::FragmentSpread(spread) => self
+                    .fragment(&spread.node.fragment_name.node, level)?
+                    .unwrap_or_default(),
                 Selection::InlineFragment(inline) => {
-                    let inner = self.summary(&inline.node.selection_set.node);
-                    total.add(&inner);
+                    self.summary(&inline.node.selection_set.node, level)?
                 }
+            };
+            total.add(part);
+            self.within_bounds(total)?;
+        }
+        Ok(total)
+    }
+
+    fn within_bounds(&self, summary: Summary) -> Result<(), Exceeded> {
+        let limits = self.limits;
+        if summary.depth > limits.max_depth {
+            return Err(passed(
+                code::MAX_DEPTH_EXCEEDED,
+                "levels of nesting",
+                summary.depth,
+                limits.max_depth,
+            ));
+        }
+        if summary.cost > limits.max_complexity {
+            return Err(passed(
+                code::MAX_COMPLEXITY_EXCEEDED,
+                "complexity points",
+                summary.cost,
+                limits.max_complexity,
+            ));
+        }
+        Ok(())
+    }
+
+    fn field(&mut self, field: &'a Field, level: usize) -> Result<Summary, Exceeded> {
+        if level > self.limits.max_depth {
+            return Err(passed(
+                code::MAX_DEPTH_EXCEEDED,
+                "levels of nesting",
+                level,
+                self.limits.max_depth,
+            ));
+        }
+        let name = field.name.node.as_str();
+        if name.starts_with("__") {
+            if name != "__typename" && !self.introspection {
+                return Err(Exceeded {
+                    code: code::INTROSPECTION_DISABLED,
+                    message: "introspection is disabled on this server".into(),
+                });
+            }
+            // Introspection is bounded by the schema (and off in production).
+            return Ok(Summary::default().field(1));
+        }
+        let child = self.summary(&field.selection_set.node, level.saturating_add(1))?;
+        let items = match name {
+            "customer" => {
+                self.ids(field, "id");
+                1
+            }
+            "customers_by_id" => self.ids(field, "ids"),
+            "customers" => {
+                self.footprint.lists = true;
+                let limit = match self.argument(field, "limit") {
+                    Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
+                    _ => i64::from(DEFAULT_LIMIT),
+                };
+                usize::try_from(limit.clamp(0, i64::from(MAX_LIMIT))).unwrap_or(0)
+            }
+            "customer_count" => {
+                self.footprint.lists = true;
+                1
+            }
+            _ => 1,
+        };
+        check_ids(self.footprint.ids.len(), self.limits).map_err(|_| {
+            passed(
+                code::TOO_MANY_CUSTOMER_IDS,
+                "distinct customer ids",
+                self.footprint.ids.len(),
+                self.limits.max_customer_ids,
+            )
+        })?;
+        Ok(child.field(items))
+    }
+
+    /// An argument's value with its variables substituted (a scalar argument's value is small).
+    fn argument(&self, field: &Field, name: &str) -> Option<Value> {
+        let (operation, variables) = (self.operation, self.variables);
+        let value = field.get_argument(name)?.node.clone();
+        value
+            .into_const_with(|var| {
+                Ok::<_, ()>(
+                    variable_ref(operation, variables, &var)
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                )
+            })
+            .ok()
+    }
+
+    /// Adds the ids an `ID` or `[ID]` argument names to the footprint, and returns how many
+    /// items it holds. GraphQL coerces an integer to an `ID` and one value to a list of one;
+    /// a variable's ids are read once, however often it is used, and never copied whole.
+    fn ids(&mut self, field: &Field, name: &str) -> usize {
+        let Some(argument) = field.get_argument(name) else {
+            return 0;
+        };
+        let mut used = Vec::new();
+        let written = argument.node.clone().into_const_with(|var| {
+            used.push(var);
+            Ok::<_, ()>(Value::Null)
+        });
+        let Ok(written) = written else { return 0 };
+        let (operation, variables) = (self.operation, self.variables);
+        let mut items = match &written {
+            Value::List(values) => values.len(),
+            Value::Null => 0,
+            _ => 1,
+        };
+        self.add_ids(&written);
+        for var in used {
+            let value = variable_ref(operation, variables, &var);
+            if matches!(written, Value::Null) {
+                // The whole argument is this variable.
+                items = match value {
+                    Some(Value::List(values)) => values.len(),
+                    Some(Value::Null) | None => 0,
+                    Some(_) => 1,
+                };
+            }
+            if let Some(value) = value
+                && !self.counted_variables.contains(&var)
+            {
+                self.add_ids(value);
+                self.counted_variables.insert(var);
             }
         }
-        total
+        items
+    }
+
+    /// Adds the ids in a value (one, or a list of them), stopping one past the limit.
+    fn add_ids(&mut self, value: &Value) {
+        let limit = self.limits.max_customer_ids;
+        let ids = &mut self.footprint.ids;
+        let mut add = |value: &Value| {
+            if ids.len() > limit {
+                return;
+            }
+            match value {
+                Value::String(id) if !ids.contains(id) => {
+                    ids.insert(id.clone());
+                }
+                Value::Number(n) => {
+                    ids.insert(n.to_string());
+                }
+                _ => {}
+            }
+        };
+        match value {
+            Value::List(values) => values.iter().for_each(&mut add),
+            other => add(other),
+        }
     }
 
     /// A fragment's summary, computed once. Unknown or cyclic fragments add nothing here;
     /// validation rejects them before execution.
-    fn fragment(&mut self, name: &'a Name) -> Option<Summary> {
+    fn fragment(&mut self, name: &'a Name, level: usize) -> Result<Option<Summary>, Exceeded> {
         if let Some(done) = self.fragments.get(name) {
-            return Some(done.clone());
+            return Ok(Some(*done));
         }
-        if self.in_progress.contains(&name) {
-            return None;
+        let Some(fragment) = self.doc.fragments.get(name) else {
+            return Ok(None);
+        };
+        if !self.in_progress.insert(name) {
+            return Ok(None);
         }
-        let fragment = self.doc.fragments.get(name)?;
-        self.in_progress.push(name);
-        let summary = self.summary(&fragment.node.selection_set.node);
-        self.in_progress.pop();
-        self.fragments.insert(name, summary.clone());
-        Some(summary)
+        let summary = self.summary(&fragment.node.selection_set.node, level)?;
+        self.in_progress.remove(name);
+        self.fragments.insert(name, summary);
+        Ok(Some(summary))
     }
 }
 
-fn text(value: Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s),
-        _ => None,
-    }
-}
-
-/// Aliases written in the document (not expanded: each written alias counts once).
+/// Aliases written in the document (not expanded: each written alias counts once). Walks
+/// with its own stack, so deep nesting cannot exhaust the thread's.
 fn count_aliases(doc: &ExecutableDocument) -> usize {
-    fn in_set(set: &SelectionSet) -> usize {
-        set.items
-            .iter()
-            .map(|selection| match &selection.node {
-                Selection::Field(field) => {
-                    usize::from(field.node.alias.is_some()) + in_set(&field.node.selection_set.node)
-                }
-                Selection::InlineFragment(inline) => in_set(&inline.node.selection_set.node),
-                Selection::FragmentSpread(_) => 0,
-            })
-            .sum()
-    }
-    let operations: usize = doc
+    let mut pending: Vec<&SelectionSet> = doc
         .operations
         .iter()
-        .map(|(_, op)| in_set(&op.node.selection_set.node))
-        .sum();
-    let fragments: usize = doc
-        .fragments
-        .values()
-        .map(|f| in_set(&f.node.selection_set.node))
-        .sum();
-    operations + fragments
+        .map(|(_, op)| &op.node.selection_set.node)
+        .chain(doc.fragments.values().map(|f| &f.node.selection_set.node))
+        .collect();
+    let mut count = 0usize;
+    while let Some(set) = pending.pop() {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    count = count.saturating_add(usize::from(field.node.alias.is_some()));
+                    pending.push(&field.node.selection_set.node);
+                }
+                Selection::InlineFragment(inline) => pending.push(&inline.node.selection_set.node),
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    count
 }
 
 /// Counts GraphQL lexical tokens, stopping once past `max`. Whitespace, commas and comments
 /// are not tokens; a string or block string is one.
-fn count_tokens(source: &str, max: usize) -> usize {
+pub(crate) fn count_tokens(source: &str, max: usize) -> usize {
     let bytes = source.as_bytes();
     let (mut i, mut count) = (0, 0);
     while i < bytes.len() && count <= max {
@@ -343,4 +462,144 @@ fn count_tokens(source: &str, max: usize) -> usize {
         }
     }
     count
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{Variables, parser::parse_query};
+
+    use super::{Footprint, check_operation};
+    use crate::{config::OperationLimits, graphql::document};
+
+    fn check(query: &str, variables: &str) -> Result<Footprint, &'static str> {
+        let doc = parse_query(query).unwrap();
+        let op = document::selected(&doc, None).unwrap();
+        let variables = Variables::from_json(serde_json::from_str(variables).unwrap());
+        check_operation(&doc, op, &variables, &OperationLimits::default(), false)
+            .map_err(|e| e.code)
+    }
+
+    fn ids(query: &str, variables: &str) -> Vec<String> {
+        let mut ids: Vec<String> = check(query, variables).unwrap().ids.into_iter().collect();
+        ids.sort();
+        ids
+    }
+
+    /// `fragment F0 { customer(id: "a") { id } }`, each `Fn { ...F(n-1) ...F(n-1) }`.
+    fn doubling(n: usize, on: &str, leaf: &str) -> String {
+        let mut doc = format!("{{ ...F{n} }} fragment F0 on {on} {{ {leaf} }}");
+        for k in 1..=n {
+            doc.push_str(&format!(
+                " fragment F{k} on {on} {{ ...F{} ...F{} }}",
+                k - 1,
+                k - 1
+            ));
+        }
+        doc
+    }
+
+    #[test]
+    fn ids_count_in_every_form_graphql_coerces_to_an_id() {
+        assert_eq!(
+            ids("{ customers_by_id(ids: [1, 2, \"3\", 2]) { id } }", "{}"),
+            ["1", "2", "3"]
+        );
+        assert_eq!(
+            ids(
+                "{ customers_by_id(ids: 7) { id } customer(id: 8) { id } }",
+                "{}"
+            ),
+            ["7", "8"]
+        );
+        assert_eq!(
+            ids(
+                "query($a: ID!, $l: [ID!]!) { customer(id: $a) { id } x: customers_by_id(ids: $l) { id } y: customers_by_id(ids: [$a, 9]) { id } }",
+                r#"{"a": 4, "l": ["5", 6]}"#,
+            ),
+            ["4", "5", "6", "9"]
+        );
+        assert_eq!(
+            ids(
+                "query($l: [ID!]! = [10, \"11\"]) { customers_by_id(ids: $l) { id } }",
+                "{}"
+            ),
+            ["10", "11"]
+        );
+    }
+
+    #[test]
+    fn a_hundred_and_one_integer_ids_pass_the_id_limit() {
+        let list: Vec<String> = (0..101).map(|n| n.to_string()).collect();
+        let query = format!("{{ customers_by_id(ids: [{}]) {{ id }} }}", list.join(","));
+        assert_eq!(check(&query, "{}").err(), Some("TOO_MANY_CUSTOMER_IDS"));
+        let query = "query($l: [ID!]!) { customers_by_id(ids: $l) { id } }";
+        let variables = format!("{{\"l\": [{}]}}", list.join(","));
+        assert_eq!(
+            check(query, &variables).err(),
+            Some("TOO_MANY_CUSTOMER_IDS")
+        );
+    }
+
+    #[test]
+    fn integer_ids_multiply_the_cost_of_their_list() {
+        let list: Vec<String> = (0..100).map(|n| n.to_string()).collect();
+        let fields = "id name email status kyc_tier created_at updated_at";
+        let one = format!(
+            "a: customers_by_id(ids: [{}]) {{ {fields} }}",
+            list.join(",")
+        );
+        let footprint = check(&format!("{{ {one} }}"), "{}").unwrap();
+        assert_eq!(footprint.calls(), 100);
+        let query = format!("{{ {one} {} }}", one.replacen("a:", "b:", 1).repeat(20));
+        assert_eq!(check(&query, "{}").err(), Some("MAX_COMPLEXITY_EXCEEDED"));
+    }
+
+    #[test]
+    fn the_list_fields_count_one_call_for_the_request() {
+        let footprint = check(
+            "{ customers(limit: 2) { id } customer_count customer(id: \"x\") { id } }",
+            "{}",
+        )
+        .unwrap();
+        assert!(footprint.lists);
+        assert_eq!(footprint.calls(), 2);
+        assert_eq!(check("{ __typename }", "{}").unwrap().calls(), 0);
+    }
+
+    #[test]
+    fn doubling_fragments_stop_the_walk_at_the_first_bound_whatever_the_nesting() {
+        for n in [20, 30, 64, 200] {
+            let customer = doubling(n, "Query", "customer(id: \"a\") { id }");
+            assert_eq!(
+                check(&customer, "{}").err(),
+                Some("MAX_COMPLEXITY_EXCEEDED"),
+                "n = {n}"
+            );
+            let typename = doubling(n, "Query", "__typename");
+            assert_eq!(
+                check(&typename, "{}").err(),
+                Some("MAX_COMPLEXITY_EXCEEDED"),
+                "n = {n}"
+            );
+        }
+        // Below the bounds, the summary is still exact.
+        let small = check(&doubling(3, "Query", "customer(id: \"a\") { id }"), "{}").unwrap();
+        assert_eq!((small.ids.len(), small.fields), (1, 16));
+    }
+
+    #[test]
+    fn a_list_of_nothing_still_pays_for_its_selection() {
+        let inner = doubling(14, "Customer", "name");
+        let query = inner.replacen("{ ...F14 }", "{ customers(limit: 0) { ...F14 } }", 1);
+        assert_eq!(check(&query, "{}").err(), Some("MAX_COMPLEXITY_EXCEEDED"));
+        let query = inner.replacen("{ ...F14 }", "{ customers_by_id(ids: []) { ...F14 } }", 1);
+        assert_eq!(check(&query, "{}").err(), Some("MAX_COMPLEXITY_EXCEEDED"));
+    }
+
+    #[test]
+    fn nesting_far_past_the_depth_limit_stops_the_walk_on_the_way_down() {
+        // About as deep as async-graphql's parser allows.
+        let query = format!("{{ {} id {} }}", "a { ".repeat(60), "}".repeat(60));
+        assert_eq!(check(&query, "{}").err(), Some("MAX_DEPTH_EXCEEDED"));
+    }
 }

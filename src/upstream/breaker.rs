@@ -3,7 +3,7 @@
 //! Hand-written rather than taken from a crate: it is one small state machine, and it must
 //! use tokio's clock (so tests can pause time) and report its state to our metrics.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::time::{Duration, Instant};
 
@@ -45,13 +45,13 @@ impl Breaker {
 
     /// Whether a call may be made now.
     pub fn permit(&self) -> Permit {
-        let mut state = self.state.lock().expect("breaker lock");
+        let mut state = self.lock();
         let now = Instant::now();
         match *state {
             State::Closed { .. } => Permit::Call,
             State::Open { until } if now < until => Permit::Refuse,
             // A probe that never reported (its caller went away) must not wedge the breaker.
-            State::HalfOpen { since } if now < since + self.cool_down => Permit::Refuse,
+            State::HalfOpen { since } if now < later(since, self.cool_down) => Permit::Refuse,
             State::Open { .. } | State::HalfOpen { .. } => {
                 *state = State::HalfOpen { since: now };
                 Permit::Probe
@@ -61,21 +61,23 @@ impl Breaker {
 
     /// Records a call's outcome: `outage` for 5xx, timeouts and broken connections.
     pub fn record(&self, outage: bool) {
-        let mut state = self.state.lock().expect("breaker lock");
+        let mut state = self.lock();
         *state = match (*state, outage) {
             (_, false) => State::Closed { failures: 0 },
-            (State::Closed { failures }, true) if failures + 1 < self.threshold => State::Closed {
-                failures: failures + 1,
-            },
+            (State::Closed { failures }, true) if failures.saturating_add(1) < self.threshold => {
+                State::Closed {
+                    failures: failures.saturating_add(1),
+                }
+            }
             (_, true) => State::Open {
-                until: Instant::now() + self.cool_down,
+                until: later(Instant::now(), self.cool_down),
             },
         };
     }
 
     /// 0 closed, 1 open, 2 half-open (the `bloc_circuit_state` gauge).
     pub fn gauge(&self) -> i64 {
-        match *self.state.lock().expect("breaker lock") {
+        match *self.lock() {
             State::Closed { .. } => 0,
             State::Open { .. } => 1,
             State::HalfOpen { .. } => 2,
@@ -84,8 +86,22 @@ impl Breaker {
 
     /// Whether calls are being refused now (for `/readyz`).
     pub fn is_open(&self) -> bool {
-        matches!(*self.state.lock().expect("breaker lock"), State::Open { until } if Instant::now() < until)
+        matches!(*self.lock(), State::Open { until } if Instant::now() < until)
     }
+
+    /// The state stays usable after a panic elsewhere: every write is one assignment.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// `at + by`, or as late as the clock can tell when that is past its range: a cool-down
+/// too long to add (a configuration mistake) keeps the circuit open rather than panicking.
+fn later(at: Instant, by: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+    at.checked_add(by)
+        .or_else(|| at.checked_add(CENTURY))
+        .unwrap_or(at)
 }
 
 #[cfg(test)]
@@ -125,5 +141,14 @@ mod tests {
         assert_eq!(breaker.permit(), Permit::Probe);
         breaker.record(true);
         assert!(breaker.is_open());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cool_down_too_long_to_add_to_the_clock_keeps_the_circuit_open() {
+        let breaker = Breaker::new(1, Duration::MAX);
+        breaker.record(true);
+        assert!(breaker.is_open());
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        assert_eq!(breaker.permit(), Permit::Refuse);
     }
 }

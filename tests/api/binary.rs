@@ -204,6 +204,15 @@ fn help_documents_every_setting_with_its_env_name_and_default() {
         "--body-limit",
         "[default: 65536]",
         "--request-timeout-ms",
+        "--header-read-timeout-ms",
+        "[env: HEADER_READ_TIMEOUT_MS=]",
+        "[default: 10000]",
+        "--idle-timeout-ms",
+        "[env: IDLE_TIMEOUT_MS=]",
+        "[default: 60000]",
+        "--max-connections",
+        "[env: MAX_CONNECTIONS=]",
+        "[default: 512]",
         "BLOC_SECRET_KEY",
     ] {
         assert!(
@@ -364,7 +373,7 @@ async fn sigterm_during_a_slow_request_lets_it_finish_and_logs_are_json_on_reque
         .set_body_json(crate::mocks::envelope(crate::mocks::customer(
             &crate::mocks::id(1),
         )))
-        .set_delay(Duration::from_millis(800));
+        .set_delay(Duration::from_secs(2));
     Mock::given(method("GET"))
         .respond_with(slow)
         .mount(&bloc)
@@ -391,7 +400,14 @@ async fn sigterm_during_a_slow_request_lets_it_finish_and_logs_are_json_on_reque
         let url = url.clone();
         async move { graphql(&url, &query).await }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // SIGTERM once the request is in flight: Bloc has it and has not answered yet.
+    for _ in 0..1_000 {
+        if !bloc.received_requests().await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!in_flight.is_finished(), "the request ended before SIGTERM");
     let status = terminate(child);
     let response = in_flight.await.unwrap();
 

@@ -1,16 +1,22 @@
 //! The HTTP surface: routes, GraphQL-over-HTTP status codes and media types, limits.
 
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
 use axum::{
     body::Body,
     http::{Request, StatusCode},
 };
+use bloc_graphql::{config::ConnectionLimits, server::serve_until};
 use serde_json::json;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    sync::oneshot,
+};
 use wiremock::{Mock, ResponseTemplate, matchers::method};
 
 use crate::{
-    helpers::{codes, send, spawn_app, spawn_app_with},
+    helpers::{TestApp, codes, send, spawn_app, spawn_app_with},
     mocks::{customer, envelope, id, mount_customer},
 };
 
@@ -210,10 +216,14 @@ async fn a_batch_answers_an_array_in_order_and_is_capped_at_ten() {
 
 #[tokio::test]
 async fn a_request_is_answered_by_its_deadline_even_when_bloc_is_slower() {
-    let app = spawn_app_with(|c| c.limits.request_timeout = Duration::from_millis(300)).await;
+    let app = spawn_app_with(|c| {
+        c.limits.request_timeout = Duration::from_millis(300);
+        c.bloc.call_timeout = Duration::from_secs(120);
+    })
+    .await;
     let slow = ResponseTemplate::new(200)
         .set_body_json(envelope(customer(&id(1))))
-        .set_delay(Duration::from_secs(2));
+        .set_delay(Duration::from_secs(60));
     Mock::given(method("GET"))
         .respond_with(slow)
         .mount(&app.bloc)
@@ -226,10 +236,10 @@ async fn a_request_is_answered_by_its_deadline_even_when_bloc_is_slower() {
     let started = std::time::Instant::now();
     let reply = app.post(&json!({ "query": query }), &[]).await;
 
+    // Orders of magnitude apart: a 300 ms deadline, a one-minute Bloc and a two-minute call
+    // timeout. Only the deadline can have ended this request within 30 s.
     assert!(
-        // Upstream work stops 60 ms before the 300 ms deadline; the slack is for a loaded
-        // machine.
-        started.elapsed() < Duration::from_millis(400),
+        started.elapsed() < Duration::from_secs(30),
         "{:?}",
         started.elapsed()
     );
@@ -252,4 +262,146 @@ async fn upstream_trace_is_only_reported_when_asked_for() {
 
     assert!(plain.get("extensions").is_none(), "{plain}");
     assert_eq!(traced["extensions"]["upstream"]["calls"], 0);
+}
+
+/// The real server on a free port with these connection limits, until the sender is dropped.
+async fn serve_with(
+    adjust: impl FnOnce(&mut ConnectionLimits),
+) -> (SocketAddr, oneshot::Sender<()>, TestApp) {
+    let app = spawn_app_with(|c| adjust(&mut c.limits.connections)).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(serve_until(listener, app.state.clone(), async move {
+        let _ = stopped.await;
+    }));
+    (addr, stop, app)
+}
+
+/// Far longer than any timeout these tests configure, far shorter than "forever".
+const PATIENCE: Duration = Duration::from_secs(10);
+
+const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nhost: test\r\n\r\n";
+
+/// Reads until the server closes the connection; `None` if it is still open after PATIENCE.
+async fn closed_by_server(stream: &mut TcpStream) -> Option<()> {
+    let mut buf = [0u8; 1024];
+    tokio::time::timeout(PATIENCE, async {
+        // A 408 or the like may come first; the connection must end after it.
+        while let Ok(1..) = stream.read(&mut buf).await {}
+    })
+    .await
+    .ok()
+}
+
+/// Sends `GET /healthz` and reads its whole answer (`ok`), keeping the connection open.
+async fn healthz(stream: &mut TcpStream) -> String {
+    stream.write_all(HEALTHZ).await.unwrap();
+    read_answer(stream).await
+}
+
+async fn read_answer(stream: &mut TcpStream) -> String {
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !answer.ends_with(b"\r\n\r\nok") {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(
+            n > 0,
+            "closed mid-answer: {:?}",
+            String::from_utf8_lossy(&answer)
+        );
+        answer.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(answer).unwrap()
+}
+
+#[tokio::test]
+async fn a_client_trickling_half_its_headers_is_disconnected_after_the_header_timeout() {
+    let (addr, _stop, _app) = serve_with(|c| {
+        c.header_read_timeout = Duration::from_millis(200);
+        c.idle_timeout = Duration::from_secs(600);
+    })
+    .await;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"POST /graphql HTTP/1.1\r\nhost: test\r\n")
+        .await
+        .unwrap();
+
+    // One more header byte every 50 ms: never idle, never done.
+    let (mut reader, mut writer) = stream.split();
+    let trickle = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if writer.write_all(b"x").await.is_err() {
+                return;
+            }
+        }
+    };
+    let mut buf = [0u8; 1024];
+    let closed = tokio::time::timeout(PATIENCE, async {
+        tokio::select! {
+            () = trickle => {}
+            () = async { while let Ok(1..) = reader.read(&mut buf).await {} } => {}
+        }
+    })
+    .await;
+
+    assert!(closed.is_ok(), "still open after {PATIENCE:?}");
+}
+
+#[tokio::test]
+async fn idle_connections_are_closed_after_the_idle_timeout() {
+    let (addr, _stop, _app) = serve_with(|c| {
+        c.header_read_timeout = Duration::from_secs(600);
+        c.idle_timeout = Duration::from_millis(200);
+    })
+    .await;
+
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    let mut served = TcpStream::connect(addr).await.unwrap();
+    let answer = healthz(&mut served).await;
+
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        closed_by_server(&mut silent).await.is_some(),
+        "a connection that never sent a byte is still open"
+    );
+    assert!(
+        closed_by_server(&mut served).await.is_some(),
+        "a kept-alive connection is still open"
+    );
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_until_one_closes_while_the_others_are_served() {
+    let (addr, _stop, _app) = serve_with(|c| {
+        c.max_connections = 2;
+        c.header_read_timeout = Duration::from_secs(600);
+        c.idle_timeout = Duration::from_secs(600);
+    })
+    .await;
+    // Two kept-alive connections take both slots (each answered, so each was accepted).
+    let mut first = TcpStream::connect(addr).await.unwrap();
+    let mut second = TcpStream::connect(addr).await.unwrap();
+    healthz(&mut first).await;
+    healthz(&mut second).await;
+
+    let mut third = TcpStream::connect(addr).await.unwrap();
+    third.write_all(HEALTHZ).await.unwrap();
+    let mut byte = [0u8; 1];
+    let early = tokio::time::timeout(Duration::from_millis(500), third.read(&mut byte)).await;
+    assert!(
+        early.is_err(),
+        "a third connection was served beyond the cap"
+    );
+
+    // The connections holding the slots are still served.
+    assert!(healthz(&mut second).await.starts_with("HTTP/1.1 200"));
+
+    drop(first);
+    let answer = tokio::time::timeout(PATIENCE, read_answer(&mut third))
+        .await
+        .expect("the waiting connection is served once a slot frees");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }

@@ -203,3 +203,56 @@ async fn a_text_plain_post_is_refused_as_a_cross_site_request_would_be() {
     assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(app.upstream_paths().await.is_empty());
 }
+
+#[tokio::test]
+async fn a_hundred_and_one_integer_ids_are_rejected_by_the_id_limit() {
+    let app = spawn_app().await;
+    let ids: Vec<String> = (1..=101).map(|n| n.to_string()).collect();
+
+    rejected(
+        &app,
+        json!({ "query": format!("{{ customers_by_id(ids: [{}]) {{ id }} }}", ids.join(", ")) }),
+        "TOO_MANY_CUSTOMER_IDS",
+    )
+    .await;
+    let numbers: Vec<u32> = (1..=101).collect();
+    rejected(
+        &app,
+        json!({ "query": "query($ids: [ID!]!) { customers_by_id(ids: $ids) { id } }", "variables": { "ids": numbers } }),
+        "TOO_MANY_CUSTOMER_IDS",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn integer_and_string_ids_of_a_batch_count_together() {
+    let app = spawn_app().await;
+    // Integers 1 to 60, then 31 to 101 as strings: 101 distinct ids, since `31` and
+    // `"31"` are one id to the resolver.
+    let numbers: Vec<String> = (1..=60).map(|n| n.to_string()).collect();
+    let strings: Vec<String> = (31..=101).map(|n| format!("\"{n}\"")).collect();
+    let op = |ids: &[String]| json!({ "query": format!("{{ customers_by_id(ids: [{}]) {{ id }} }}", ids.join(", ")) });
+
+    rejected(
+        &app,
+        json!([op(&numbers), op(&strings)]),
+        "TOO_MANY_CUSTOMER_IDS",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_fragment_bomb_naming_a_customer_is_rejected_before_any_call() {
+    let app = spawn_app().await;
+    let mut fragments = vec![r#"fragment F0 on Query { customer(id: "a") { id } }"#.to_owned()];
+    for n in 1..=40 {
+        fragments.push(format!(
+            "fragment F{n} on Query {{ ...F{} ...F{} }}",
+            n - 1,
+            n - 1
+        ));
+    }
+    let query = format!("{{ ...F40 }} {}", fragments.join(" "));
+
+    rejected(&app, json!({ "query": query }), "MAX_COMPLEXITY_EXCEEDED").await;
+}

@@ -104,3 +104,55 @@ async fn anonymous_callers_share_one_budget() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_request_takes_a_token_per_bloc_call_it_may_make() {
+    let auth = AuthConfig {
+        clients: vec![entry("slow", SLOW, Some(10))],
+        ..AuthConfig::default()
+    };
+    let app = spawn_app_with(move |c| c.auth = auth).await;
+    let slow = format!("Bearer {SLOW}");
+    // Eight distinct ids, integers counted as the resolver sees them: eight Bloc calls.
+    let eight =
+        json!({ "query": "{ customers_by_id(ids: [1, 2, 3, 4, \"5\", 6, 7, 8, 8]) { id } }" });
+
+    assert_eq!(
+        app.post(&eight, &[("authorization", &slow)]).await.status,
+        StatusCode::OK
+    );
+    let over = app.post(&eight, &[("authorization", &slow)]).await;
+    assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(codes(&over.json()), ["RATE_LIMITED"]);
+    assert_eq!(
+        app.upstream_paths().await.len(),
+        8,
+        "the refused request called Bloc"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_takes_a_token_per_distinct_id_and_one_for_the_list() {
+    let auth = AuthConfig {
+        clients: vec![entry("slow", SLOW, Some(12))],
+        ..AuthConfig::default()
+    };
+    let app = spawn_app_with(move |c| c.auth = auth).await;
+    let slow = format!("Bearer {SLOW}");
+    let op =
+        |ids: &str| json!({ "query": format!("{{ customers_by_id(ids: [{ids}]) {{ id }} }}") });
+    // Five distinct ids across two operations and the list: six calls, twice in a row
+    // fits 12; a third time does not.
+    let batch = json!([op("1, 2, 3"), op("3, 4, 5"), { "query": "{ customer_count }" }]);
+
+    for _ in 0..2 {
+        assert_eq!(
+            app.post(&batch, &[("authorization", &slow)]).await.status,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        app.post(&batch, &[("authorization", &slow)]).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}

@@ -405,3 +405,84 @@ async fn an_es256_jwt_is_verified_with_a_pem_public_key_given_on_the_command_lin
     // A token signed with another algorithm is refused, whatever its header says.
     assert_eq!(confused.status, StatusCode::UNAUTHORIZED);
 }
+
+const TRACE_KEY: &str = "bgq_3333333333333333333333333333333333333333333333333333333333333333";
+
+/// `extensions` of a single response, or of each response of a batch.
+fn trace_of(reply: &Value) -> Vec<Option<Value>> {
+    let responses = reply
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| vec![reply.clone()]);
+    responses
+        .iter()
+        .map(|r| r.get("extensions").and_then(|e| e.get("upstream")).cloned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_upstream_trace_goes_only_to_callers_with_the_trace_scope() {
+    let mut auth = locked_down();
+    auth.clients
+        .push(client("ops", TRACE_KEY, "customers:read,upstream:trace"));
+    let app = app_with(auth).await;
+    let mut claims = good_claims();
+    claims["scope"] = json!("customers:read upstream:trace");
+    let traced_jwt = jwt(claims);
+    let single = json!({ "query": "{ __typename }" });
+    let batch = json!([{ "query": "{ __typename }" }, { "query": "{ n: __typename }" }]);
+
+    for body in [&single, &batch] {
+        let ask = |key: &str| {
+            let auth = bearer(key);
+            let app = &app;
+            async move {
+                app.post(body, &[("authorization", &auth), ("x-upstream-trace", "1")])
+                    .await
+                    .json()
+            }
+        };
+        let reader = ask(READER_KEY).await;
+        let backoffice = ask(PII_KEY).await;
+        let ops = ask(TRACE_KEY).await;
+        let ops_jwt = ask(&traced_jwt).await;
+        let unasked = app
+            .post(body, &[("authorization", &bearer(TRACE_KEY))])
+            .await
+            .json();
+
+        for refused in [&reader, &backoffice, &unasked] {
+            assert!(trace_of(refused).iter().all(Option::is_none), "{refused}");
+        }
+        for traced in [&ops, &ops_jwt] {
+            let traces = trace_of(traced);
+            assert!(!traces.is_empty(), "{traced}");
+            for trace in traces {
+                assert_eq!(
+                    trace.as_ref().map(|t| &t["calls"]),
+                    Some(&json!(0)),
+                    "{traced}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_sandbox_traces_every_caller_unasked() {
+    let app = spawn_app_with(|c| {
+        c.auth = locked_down();
+        c.sandbox = true;
+    })
+    .await;
+
+    let reply = app
+        .post(
+            &json!({ "query": "{ __typename }" }),
+            &[("authorization", &bearer(READER_KEY))],
+        )
+        .await
+        .json();
+
+    assert_eq!(reply["extensions"]["upstream"]["calls"], 0, "{reply}");
+}
