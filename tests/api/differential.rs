@@ -105,7 +105,11 @@ async fn mount_bloc(app: &TestApp, list_fails: bool) {
 }
 
 fn body(case: &Value) -> Value {
-    json!({ "query": case["query"], "variables": case["variables"] })
+    json!({
+        "query": case["query"],
+        "variables": case["variables"],
+        "operationName": case["operationName"],
+    })
 }
 
 /// Runs the probes and the corpus against `app` and returns the scenario for the comparison.
@@ -133,6 +137,7 @@ async fn scenario(name: &str, app: &TestApp, plan: &Value) -> Value {
             );
             runs.push(json!({
                 "name": case["name"], "query": case["query"], "variables": case["variables"],
+                "operationName": case["operationName"],
                 "responses": { "single": first.text, "batched": in_batch.get() },
             }));
         }

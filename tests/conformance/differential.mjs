@@ -192,8 +192,24 @@ function handWritten(kinds) {
     ["typename only", `{ __typename customer(id: "${kinds.drifted}") { __typename } }`],
     ["inline fragments with conditions", `query($yes: Boolean = true) { customer(id: "${kinds.drifted}") { ... on Customer @include(if: $yes) { kyc_tier } ... @skip(if: $yes) { id } address { ... on Address { city } } } }`],
     ["nested objects with failures at every depth", `{ a: customer(id: "${kinds.fails}") { address { city } } b: customer(id: "${kinds.drifted}") { address { city } } c: customer(id: "${kinds.good}") { address { city } SyncData { Provider ID } } }`],
+    ["the same alias twice, merged", `{ c: customer(id: "${kinds.drifted}") { id } c: customer(id: "${kinds.drifted}") { kyc_tier address { city } } }`],
+    ["every field of a list item skipped", `query($no: Boolean = false) { customers_by_id(ids: ["${kinds.good}", "${kinds.unknown}"]) { id @include(if: $no) } }`],
+    ["a fragment spread inside an inline fragment", `{ customer(id: "${kinds.drifted}") { ... on Customer { ...F status } } } fragment F on Customer { kyc_tier name }`],
   ];
-  return cases.map(([name, query]) => ({ name, query, variables: {} }));
+  const named = [
+    {
+      name: "the operation picked by name",
+      query: `query A { customer(id: "${kinds.fails}") { id } } query B { customer(id: "${kinds.drifted}") { status name } }`,
+      operationName: "B",
+      variables: {},
+    },
+    {
+      name: "ids from variables, one failing",
+      query: `query($a: ID!, $b: ID!) { a: customer(id: $a) { name } b: customer(id: $b) { name } }`,
+      variables: { a: kinds.good, b: kinds.fails },
+    },
+  ];
+  return [...cases.map(([name, query]) => ({ name, query, variables: {} })), ...named];
 }
 
 // ---------------------------------------------------------------- compare
@@ -274,6 +290,7 @@ class World {
 }
 
 function reference(world, { query, variables, operationName }) {
+  operationName = operationName ?? undefined;
   const document = parse(query);
   const invalid = validate(schema, document);
   if (invalid.length) return { errors: invalid.map((e) => e.toJSON()) };
