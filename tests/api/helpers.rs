@@ -125,6 +125,18 @@ impl TestApp {
         reply.json()
     }
 
+    /// Runs a query twice and returns the response JSON, asserting HTTP 200 and the same
+    /// bytes both times: from its second run a query of the common shape may take the direct
+    /// executor, which must answer exactly as async-graphql did.
+    pub async fn query_twice(&self, query: &str) -> Value {
+        let body = json!({ "query": query });
+        let first = self.post(&body, &[]).await;
+        let second = self.post(&body, &[]).await;
+        assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+        assert_eq!(first.text, second.text, "the second run answered otherwise");
+        first.json()
+    }
+
     /// Runs a query with `X-Upstream-Trace: 1`.
     pub async fn traced(&self, body: &Value) -> Value {
         let reply = self.post(body, &[("x-upstream-trace", "1")]).await;

@@ -110,3 +110,23 @@ async fn list_items_keep_query_order() {
     let first = &reply.text[..reply.text.find("},{").unwrap()];
     assert_in_order(first, &["kyc_tier", "id", "name"]);
 }
+
+#[tokio::test]
+async fn both_executors_keep_query_order_when_the_first_lookup_finishes_last() {
+    let app = slow_and_fast().await;
+    // The common shape: its second run takes the direct executor.
+    let query = format!(
+        r#"{{ zslow: customer(id: "{}") {{ name id }} afast: customer(id: "{}") {{ id kyc_tier name }} }}"#,
+        id(1),
+        id(2),
+    );
+
+    let first = app.post(&json!({ "query": query }), &[]).await;
+    let second = app.post(&json!({ "query": query }), &[]).await;
+
+    assert_in_order(&first.text, &["zslow", "afast"]);
+    let afast = &first.text[first.text.find("\"afast\"").unwrap()..];
+    assert_in_order(afast, &["id", "kyc_tier", "name"]);
+    assert_eq!(first.text, second.text);
+    assert_eq!(app.state.metrics().executed_directly.get(), 1);
+}
