@@ -21,7 +21,7 @@ use crate::{
 /// Generated queries per run, on top of the hand-written ones.
 const GENERATED: usize = 400;
 
-fn conformance_dir() -> PathBuf {
+pub fn conformance_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
     if !dir.join("node_modules/graphql").exists() {
         let status = std::process::Command::new("npm")

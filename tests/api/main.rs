@@ -3,6 +3,7 @@
 mod helpers;
 mod mocks;
 
+mod apollo_client;
 mod batching;
 mod binary;
 mod browser;
