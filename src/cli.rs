@@ -87,6 +87,11 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_ms: u64,
 
+    /// Bytes the parsed-document cache may hold (0: parse every request).
+    #[arg(long, env = "DOCUMENT_CACHE_BYTES",
+          default_value_t = crate::config::DEFAULT_DOCUMENT_CACHE_BYTES as u64)]
+    pub document_cache_bytes: u64,
+
     /// Operations allowed in one batched (JSON array) request.
     #[arg(long, env = "MAX_BATCH_OPERATIONS", default_value_t = 10,
           value_parser = clap::value_parser!(u16).range(1..=1000))]
@@ -404,6 +409,8 @@ impl Cli {
                 body_limit: self.body_limit as usize,
                 request_timeout: Duration::from_millis(self.request_timeout_ms),
                 connections: self.connection_limits()?,
+                document_cache_bytes: usize::try_from(self.document_cache_bytes)
+                    .unwrap_or(usize::MAX),
                 operation: OperationLimits {
                     max_query_bytes: o.max_query_bytes,
                     max_tokens: o.max_tokens,

@@ -212,7 +212,15 @@ pub struct Limits {
     pub operation: OperationLimits,
     /// Limits on client connections: how many, and how long they may dawdle.
     pub connections: ConnectionLimits,
+    /// Bytes the parsed-document cache may hold (query texts, their parsed form and what is
+    /// remembered about their operations, as estimated when each entry is kept).
+    pub document_cache_bytes: usize,
 }
+
+/// [`Limits::document_cache_bytes`] unless configured: 8 MiB, room for some 250 typical
+/// query texts (a kept text costs 32 KiB on average, a dense 4 KiB one about 450 KiB), a small
+/// share of the Deployment's 128 MiB.
+pub const DEFAULT_DOCUMENT_CACHE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Limits on client connections, so that slow or idle clients (slowloris) cannot hold the
 /// server's sockets and memory forever.
@@ -283,6 +291,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(10),
             operation: OperationLimits::default(),
             connections: ConnectionLimits::default(),
+            document_cache_bytes: DEFAULT_DOCUMENT_CACHE_BYTES,
         }
     }
 }

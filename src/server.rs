@@ -63,7 +63,7 @@ impl AppState {
             rate_limits: RateLimits::new(&config.auth),
             graphiql: Page::new(&config.exposure.graphiql),
             policy: Policy {
-                documents: DocumentCache::new(256),
+                documents: DocumentCache::with_budget(config.limits.document_cache_bytes),
                 limits: config.limits.operation.clone(),
                 introspection: config.exposure.introspection,
             },

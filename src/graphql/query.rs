@@ -28,8 +28,8 @@ pub struct Query;
 impl Query {
     /// One customer by Bloc id; `null` when Bloc does not know the id.
     ///
-    /// Ids that are empty or longer than 128 characters are rejected (`BAD_USER_INPUT`)
-    /// without calling Bloc.
+    /// Ids that are empty, longer than 128 characters or hold a control character are
+    /// rejected (`BAD_USER_INPUT`) without calling Bloc.
     #[graphql(guard = "RequireScope(Scope::Read)")]
     async fn customer(
         &self,
