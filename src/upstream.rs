@@ -100,7 +100,9 @@ impl RequestStats {
 /// What one HTTP request brings to each upstream lookup.
 #[derive(Clone)]
 pub struct Call {
-    /// No call starts after this, and the lookup gives up at it.
+    /// The lookup gives up at this, and no call starts after it for this request alone (a
+    /// shared call may, for a request joining it with a later deadline). No call's timeout
+    /// is cut to fit it.
     pub deadline: Instant,
     /// `Cache-Control: no-cache`: skip cached answers (fresh ones still refresh the cache).
     pub fresh: bool,

@@ -178,7 +178,7 @@ impl BlocClient {
                 .filter_map(|record| Customer::from_json(record.get()).ok())
                 .collect();
             Ok(CustomerList {
-                undecodable: total - customers.len(),
+                undecodable: total.saturating_sub(customers.len()),
                 customers,
             })
         };

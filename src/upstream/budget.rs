@@ -15,7 +15,7 @@ pub struct RetryBudget {
 impl RetryBudget {
     /// Retries may be at most `percent` % of calls, plus a reserve of `reserve` retries.
     pub fn new(percent: u8, reserve: u32) -> Self {
-        let reserve = i64::from(reserve) * 100;
+        let reserve = i64::from(reserve).saturating_mul(100);
         Self {
             balance: AtomicI64::new(reserve),
             deposit: i64::from(percent.min(100)),
@@ -28,7 +28,7 @@ impl RetryBudget {
         let _ = self
             .balance
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
-                Some((b + self.deposit).min(self.cap))
+                Some(b.saturating_add(self.deposit).min(self.cap))
             });
     }
 
@@ -36,7 +36,7 @@ impl RetryBudget {
     pub fn withdraw(&self) -> bool {
         self.balance
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
-                (b >= 100).then_some(b - 100)
+                (b >= 100).then(|| b.saturating_sub(100))
             })
             .is_ok()
     }

@@ -216,16 +216,16 @@ mod tests {
             .build()
             .unwrap();
 
-        let answer = runtime.block_on(async {
+        let joined = runtime.block_on(async {
             let joined = flights.join_or_start(&Resource::List, in_five_seconds(), |_| pending());
             tokio::task::yield_now().await;
-            joined.answer
+            joined
         });
         assert_eq!(flights.len(), 1, "in flight while the runtime runs");
         drop(runtime);
 
         assert_eq!(flights.len(), 0);
-        let outcome = futures::executor::block_on(answer);
+        let outcome = futures::executor::block_on(joined.answer);
         assert!(matches!(
             outcome,
             Err(Error::Transport { kind: "internal" })

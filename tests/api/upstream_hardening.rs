@@ -193,7 +193,7 @@ async fn a_record_answering_for_another_id_is_a_bad_response_and_never_cached() 
     for _ in 0..2 {
         let reply = app.post(&query, &[]).await;
         let response = reply.json();
-        assert!(response["data"]["customer"].is_null(), "{response}");
+        assert_eq!(response["data"], json!({ "customer": null }), "{response}");
         assert_eq!(codes(&response), ["UPSTREAM_BAD_RESPONSE"]);
         assert_eq!(response["errors"][0]["path"], json!(["customer"]));
         for pii in [&id(2), "Adaeze", "08033225577", "22403240419"] {
@@ -245,13 +245,30 @@ async fn a_body_declared_larger_than_the_cap_fails_the_call_once_without_retries
     let reply = app.post(&lookup(1), &[]).await;
     let response = reply.json();
 
-    assert!(response["data"]["customer"].is_null(), "{response}");
+    assert_eq!(response["data"], json!({ "customer": null }), "{response}");
     assert_eq!(codes(&response), ["UPSTREAM_BAD_RESPONSE"]);
     assert_eq!(
         response["errors"][0]["message"],
         "Bloc sent a response that could not be read"
     );
     assert!(!reply.text.contains(&app.bloc.uri()) && !reply.text.contains(TEST_KEY));
+}
+
+#[tokio::test]
+async fn one_customers_record_is_held_to_a_mebibyte_whatever_the_list_cap() {
+    let app = spawn_app_with(|c| c.resilience = Resilience::default()).await;
+    let mut record = customer(&id(1));
+    record["padding"] = json!("x".repeat(1024 * 1024));
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(envelope(record)))
+        .expect(1)
+        .mount(&app.bloc)
+        .await;
+
+    let response = app.post(&lookup(1), &[]).await.json();
+
+    assert_eq!(response["data"], json!({ "customer": null }), "{response}");
+    assert_eq!(codes(&response), ["UPSTREAM_BAD_RESPONSE"]);
 }
 
 #[tokio::test]
