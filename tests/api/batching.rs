@@ -7,7 +7,7 @@ use serde_json::json;
 use wiremock::ResponseTemplate;
 
 use crate::{
-    helpers::{codes, spawn_app, spawn_app_with},
+    helpers::{codes, plain, spawn_app, spawn_app_with},
     mocks::{bloc_error, customer, envelope, id, mount_customer, mount_list, mount_status},
 };
 
@@ -130,8 +130,9 @@ async fn upstream_concurrency_caps_calls_in_flight() {
 
 #[tokio::test]
 async fn one_failing_id_leaves_its_batch_mates_intact() {
-    let app = spawn_app().await;
-    // Twice each: the query runs twice, and the test app caches nothing.
+    // Injected failures, counted calls: nothing cached or retried.
+    let app = spawn_app_with(|c| c.resilience = plain()).await;
+    // Twice each: the query runs twice.
     mount_customer(&app.bloc, customer(&id(1)), 2).await;
     mount_status(&app.bloc, &id(2), bloc_error(500, "internal")).await;
     mount_status(
@@ -218,7 +219,8 @@ async fn the_list_primes_lookups_in_other_operations_of_a_batch() {
 
 #[tokio::test]
 async fn separate_http_requests_do_not_share_a_loader() {
-    let app = spawn_app().await;
+    // Counts calls per request: the shared cache would answer the second.
+    let app = spawn_app_with(|c| c.resilience = plain()).await;
     mount_customer(&app.bloc, customer(&id(1)), 2).await;
     let query = format!(r#"{{ customer(id: "{}") {{ id }} }}"#, id(1));
 

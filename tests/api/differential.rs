@@ -14,7 +14,7 @@ use wiremock::{
 };
 
 use crate::{
-    helpers::{TestApp, spawn_app_with},
+    helpers::{TestApp, plain, spawn_app_with},
     mocks::{bloc_error, envelope, list_envelope},
 };
 
@@ -165,9 +165,12 @@ async fn the_facade_gives_the_same_results_as_graphql_js_over_a_corpus_with_fail
     );
     let plan: Value = serde_json::from_slice(&output.stdout).unwrap();
 
-    let everything = spawn_app_with(|_| {}).await;
+    // Failures are injected and called again and again: no retries, and no breaker to
+    // change the answers half-way; nothing cached, so both runs of a query meet Bloc.
+    let everything = spawn_app_with(|config| config.resilience = plain()).await;
     mount_bloc(&everything, false).await;
     let reader = spawn_app_with(|config| {
+        config.resilience = plain();
         config.auth.anonymous = Some(AnonymousAccess {
             scopes: Scopes::from_iter([Scope::Read]),
             rate: None,

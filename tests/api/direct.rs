@@ -4,7 +4,7 @@
 //! fall back to async-graphql without another Bloc call.
 
 use crate::{
-    helpers::{TestApp, codes, config, spawn_app, spawn_app_with},
+    helpers::{TestApp, codes, config, plain, spawn_app, spawn_app_with},
     mocks::{bloc_error, customer, id, mount_customer, mount_status, tier0_customer},
 };
 use async_graphql::parser::{parse_schema, types::TypeSystemDefinition};
@@ -116,7 +116,8 @@ async fn every_field_of_every_sandbox_customer_runs_directly_with_async_graphqls
 
 #[tokio::test]
 async fn what_direct_execution_does_not_render_falls_back_without_another_bloc_call() {
-    let app = spawn_app().await;
+    // Counts Bloc calls per request: nothing cached or retried between the two runs.
+    let app = spawn_app_with(|c| c.resilience = plain()).await;
     let (good, bad, failing) = (id(1), id(2), id(3));
     let mut unreadable = customer(&bad);
     unreadable["kyc_tier"] = json!("platinum");
@@ -163,6 +164,7 @@ async fn what_direct_execution_does_not_render_falls_back_without_another_bloc_c
 #[tokio::test]
 async fn callers_without_a_scope_get_forbidden_from_async_graphql_and_what_they_may_see_directly() {
     let app = spawn_app_with(|config| {
+        config.resilience = plain();
         config.auth.anonymous = Some(AnonymousAccess {
             scopes: Scopes::parse_list("customers:read").unwrap(),
             rate: None,
@@ -223,7 +225,7 @@ async fn a_name_given_for_an_anonymous_operation_is_refused_every_time() {
 
 #[tokio::test]
 async fn ids_passed_as_variables_run_directly_and_other_values_fall_back() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|c| c.resilience = plain()).await;
     // Each request fetches each id it names once (the missing variable's id is not fetched).
     mount_customer(&app.bloc, customer(&id(1)), 4).await;
     mount_customer(&app.bloc, tier0_customer(&id(2)), 5).await;

@@ -45,16 +45,22 @@ pub fn config(api_url: Url) -> Config {
         },
         exposure: Exposure::default(),
         persisted: Default::default(),
-        // The plain facade: every lookup reaches the mock, nothing retried, cached, paced or
-        // cut off. The resilience tests switch each of these on.
-        resilience: Resilience {
-            rate_per_minute: 0,
-            cache_ttl: Duration::ZERO,
-            max_retries: 0,
-            breaker_threshold: 1_000,
-            ..Resilience::default()
-        },
+        // Production settings: the shared cache, retries, pacing and the breaker as shipped.
+        // Tests about something else that these would blur turn them off with `plain()`.
+        resilience: Resilience::default(),
         sandbox: false,
+    }
+}
+
+/// Resilience with nothing cached, retried, paced or cut off: every lookup reaches the mock
+/// once, for tests that count Bloc calls per request or inject failures.
+pub fn plain() -> Resilience {
+    Resilience {
+        rate_per_minute: 0,
+        cache_ttl: Duration::ZERO,
+        max_retries: 0,
+        breaker_threshold: 1_000,
+        ..Resilience::default()
     }
 }
 
