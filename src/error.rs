@@ -4,6 +4,8 @@
 //! Client messages are written here, never taken from Bloc: they contain no key, no upstream
 //! URL and no upstream body.
 
+use std::time::Duration;
+
 use async_graphql::ErrorExtensions;
 
 use crate::bloc;
@@ -135,12 +137,12 @@ pub(crate) fn upstream(err: &bloc::Error) -> async_graphql::Error {
         }
         E::BudgetExhausted { retry_after } => {
             tracing::warn!(?retry_after, "upstream budget exhausted");
-            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            let seconds = retry_after_seconds(*retry_after);
             coded(
                 "the service's budget for Bloc calls is exhausted; retry later",
                 code::UPSTREAM_RATE_LIMITED,
             )
-            .extend_with(move |_, ext| ext.set("retry_after", seconds.max(1)))
+            .extend_with(move |_, ext| ext.set("retry_after", seconds))
         }
         E::UnexpectedStatus { .. } | E::Decode { .. } | E::Unsuccessful => {
             tracing::warn!(error = %err, "unreadable response from Bloc");
@@ -150,6 +152,14 @@ pub(crate) fn upstream(err: &bloc::Error) -> async_graphql::Error {
             )
         }
     }
+}
+
+/// A wait as `retry_after` seconds (the extension and the `Retry-After` header): whole
+/// seconds, rounded up, at least 1; saturating, so no wait is too long to report.
+pub(crate) fn retry_after_seconds(wait: Duration) -> u64 {
+    wait.as_secs()
+        .saturating_add(u64::from(wait.subsec_nanos() > 0))
+        .max(1)
 }
 
 /// A field the caller's scopes do not cover.
@@ -164,4 +174,19 @@ pub(crate) fn forbidden(scope: crate::auth::Scope) -> async_graphql::Error {
 pub(crate) fn internal(detail: &str) -> async_graphql::Error {
     tracing::error!(detail, "internal error");
     coded("internal server error", code::INTERNAL_SERVER_ERROR)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::retry_after_seconds;
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds_and_saturates() {
+        assert_eq!(retry_after_seconds(Duration::ZERO), 1);
+        assert_eq!(retry_after_seconds(Duration::from_millis(1_500)), 2);
+        assert_eq!(retry_after_seconds(Duration::from_secs(3)), 3);
+        assert_eq!(retry_after_seconds(Duration::MAX), u64::MAX);
+    }
 }

@@ -1,10 +1,13 @@
 //! Prometheus metrics, one registry per running app (so tests can read their own).
 
-use std::{collections::HashSet, sync::Mutex};
+use std::{
+    collections::HashSet,
+    sync::{Mutex, PoisonError},
+};
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    core::Collector,
 };
 
 /// Distinct operation names kept as labels.
@@ -53,95 +56,92 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Registers every metric in a fresh registry.
+    #[allow(
+        clippy::expect_used,
+        reason = "every name, help text and label is a literal in `try_new`, each registered \
+                  once in a fresh registry: an error is a bug that any test building the app shows"
+    )]
     pub fn new() -> Self {
+        Self::try_new().expect("metrics are valid and unique")
+    }
+
+    fn try_new() -> prometheus::Result<Self> {
         let registry = Registry::new();
-        let counter = |name: &str, help: &str| {
-            let c = IntCounter::new(name, help).expect("valid metric");
-            registry
-                .register(Box::new(c.clone()))
-                .expect("unique metric");
-            c
-        };
+        let counter = |name: &str, help: &str| register(&registry, IntCounter::new(name, help)?);
         let counters = |name: &str, help: &str, labels: &[&str]| {
-            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-            registry
-                .register(Box::new(c.clone()))
-                .expect("unique metric");
-            c
+            register(
+                &registry,
+                IntCounterVec::new(Opts::new(name, help), labels)?,
+            )
         };
         let histogram = |name: &str, help: &str, labels: &[&str]| {
             let buckets = vec![
                 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
             ];
             let opts = HistogramOpts::new(name, help).buckets(buckets);
-            let h = HistogramVec::new(opts, labels).expect("valid metric");
-            registry
-                .register(Box::new(h.clone()))
-                .expect("unique metric");
-            h
+            register(&registry, HistogramVec::new(opts, labels)?)
         };
-        let circuit_state = IntGauge::new(
-            "bloc_circuit_state",
-            "Circuit to Bloc: 0 closed, 1 open, 2 half-open",
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(circuit_state.clone()))
-            .expect("unique metric");
+        let circuit_state = register(
+            &registry,
+            IntGauge::new(
+                "bloc_circuit_state",
+                "Circuit to Bloc: 0 closed, 1 open, 2 half-open",
+            )?,
+        )?;
         let executions = counters(
             "graphql_executions_total",
             "GraphQL operations run, by executor (direct or async_graphql)",
             &["executor"],
-        );
-        Self {
+        )?;
+        Ok(Self {
             requests: counters(
                 "graphql_requests_total",
                 "GraphQL requests by operation name and outcome",
                 &["operation", "outcome"],
-            ),
+            )?,
             request_seconds: histogram(
                 "graphql_request_duration_seconds",
                 "GraphQL request latency",
                 &["outcome"],
-            ),
+            )?,
             executed_directly: executions.with_label_values(&["direct"]),
             executed_by_async_graphql: executions.with_label_values(&["async_graphql"]),
             upstream_calls: counters(
                 "bloc_calls_total",
                 "Calls to Bloc by endpoint and status",
                 &["endpoint", "status"],
-            ),
+            )?,
             upstream_seconds: histogram(
                 "bloc_call_duration_seconds",
                 "Latency of calls to Bloc",
                 &["endpoint"],
-            ),
-            cache_hits: counter("bloc_cache_hits_total", "Lookups answered from the cache"),
+            )?,
+            cache_hits: counter("bloc_cache_hits_total", "Lookups answered from the cache")?,
             cache_misses: counter(
                 "bloc_cache_misses_total",
                 "Lookups the cache could not answer",
-            ),
+            )?,
             coalesced: counter(
                 "bloc_coalesced_total",
                 "Lookups that joined a call in flight",
-            ),
+            )?,
             limiter_waits: counter(
                 "bloc_rate_limiter_waits_total",
                 "Calls that waited for the upstream rate limiter",
-            ),
+            )?,
             limiter_rejections: counter(
                 "bloc_rate_limiter_rejections_total",
                 "Calls refused because the budget would not allow them in time",
-            ),
+            )?,
             circuit_state,
-            retries: counter("bloc_retries_total", "Retried calls to Bloc"),
+            retries: counter("bloc_retries_total", "Retried calls to Bloc")?,
             stale_served: counter(
                 "bloc_stale_served_total",
                 "Answers served stale from the cache while the circuit was open",
-            ),
+            )?,
             registry,
             operations: Mutex::default(),
-        }
+        })
     }
 
     /// The `operation` label for a client-chosen name: `anonymous` without one, `invalid`
@@ -154,11 +154,16 @@ impl Metrics {
         let valid = !name.is_empty()
             && name.len() <= 64
             && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            && !name.as_bytes()[0].is_ascii_digit();
+            && !name.starts_with(|c: char| c.is_ascii_digit());
         if !valid {
             return "invalid".into();
         }
-        let mut seen = self.operations.lock().expect("labels lock");
+        // A panic while the lock was held leaves the set consistent (it only ever gains
+        // whole names), so a poisoned lock is used as is.
+        let mut seen = self
+            .operations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if seen.contains(name) || seen.len() < MAX_OPERATION_LABELS {
             seen.insert(name.to_owned());
             name.to_owned()
@@ -169,10 +174,22 @@ impl Metrics {
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
-        let mut out = Vec::new();
+        // The encoder refuses only a family without metrics or without a name; `gather`
+        // drops the first and every name here is a literal, so this error is a bug.
         TextEncoder::new()
-            .encode(&self.registry.gather(), &mut out)
-            .expect("text encoding cannot fail");
-        String::from_utf8(out).expect("Prometheus text is UTF-8")
+            .encode_to_string(&self.registry.gather())
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "could not encode the metrics");
+                String::new()
+            })
     }
+}
+
+/// `metric`, once registered in `registry`.
+fn register<M: Collector + Clone + 'static>(
+    registry: &Registry,
+    metric: M,
+) -> prometheus::Result<M> {
+    registry.register(Box::new(metric.clone()))?;
+    Ok(metric)
 }

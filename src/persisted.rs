@@ -7,7 +7,12 @@
 //! clients). In trusted mode (`--persisted-only FILE`) nothing is learned at run time: only
 //! the manifest's documents run, by hash or by identical text.
 
-use std::{collections::HashMap, num::NonZeroUsize, path::Path, sync::Mutex};
+use std::{
+    collections::HashMap,
+    num::NonZeroUsize,
+    path::Path,
+    sync::{Mutex, PoisonError},
+};
 
 use lru::LruCache;
 use serde::Deserialize;
@@ -160,9 +165,11 @@ impl PersistedQueries {
                 query,
                 register: Some(hash.to_owned()),
             }),
+            // The cache stays consistent if a holder panicked (an entry is put or read
+            // whole), so a poisoned lock is used as is.
             (Self::Automatic(cache), None, Some(hash)) => cache
                 .lock()
-                .expect("APQ cache lock")
+                .unwrap_or_else(PoisonError::into_inner)
                 .get(hash)
                 .cloned()
                 .map(plain)
@@ -189,7 +196,10 @@ impl PersistedQueries {
     /// Remembers an APQ entry whose query passed its checks.
     pub fn register(&self, hash: String, query: String) {
         if let Self::Automatic(cache) = self {
-            cache.lock().expect("APQ cache lock").put(hash, query);
+            cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .put(hash, query);
         }
     }
 }

@@ -123,8 +123,9 @@ impl Plan {
                     let index = match plan.ids.iter().position(|known| *known == id) {
                         Some(index) => index,
                         None => {
+                            let index = plan.ids.len();
                             plan.ids.push(id);
-                            plan.ids.len() - 1
+                            index
                         }
                     };
                     let selected = customer_fields(&field.selection_set.node, &mut plan.pii)?;

@@ -21,7 +21,7 @@
 use std::{
     collections::HashMap,
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, PoisonError,
         atomic::{AtomicBool, Ordering},
     },
 };
@@ -115,7 +115,9 @@ impl Upstream {
 
     /// The id's shared lookup: the existing one, or a new one in the open batch.
     fn lookup(&self, id: &str) -> SharedLookup {
-        let mut lookups = self.lookups.lock().expect("lookups lock poisoned");
+        // Both locks guard data that a panicking holder leaves consistent (whole map entries,
+        // an optional batch), so a poisoned lock is used as is.
+        let mut lookups = self.lookups.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(existing) = lookups.get(id) {
             return existing.clone();
         }
@@ -127,10 +129,8 @@ impl Upstream {
         );
         let id_owned = id.to_owned();
         let lookup = async move {
-            let _permit = permits
-                .acquire_owned()
-                .await
-                .expect("semaphore never closed");
+            // `Err` only once the semaphore is closed, which this private one never is.
+            let _permit = permits.acquire_owned().await.ok();
             gateway.customer(&id_owned, &call).await
         }
         .instrument(span)
@@ -144,12 +144,15 @@ impl Upstream {
     /// span. A new batch is closed by a task spawned when it opens, which runs once the
     /// request's task has finished its current pass over its ready resolvers.
     fn join_batch(&self) -> Span {
-        let mut open = self.open.lock().expect("batch lock poisoned");
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         let batch = open.get_or_insert_with(|| {
             self.call.stats.count_batch();
             let closing = Arc::clone(&self.open);
             tokio::spawn(async move {
-                let batch = closing.lock().expect("batch lock poisoned").take();
+                let batch = closing
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take();
                 if let Some(batch) = batch {
                     // The batch size only: ids are the clients' input.
                     batch.span.record("ids", batch.ids);
@@ -160,12 +163,12 @@ impl Upstream {
                 ids: 0,
             }
         });
-        batch.ids += 1;
+        batch.ids = batch.ids.saturating_add(1);
         batch.span.clone()
     }
 
     fn prime(&self, customers: &[Arc<Customer>]) {
-        let mut lookups = self.lookups.lock().expect("lookups lock poisoned");
+        let mut lookups = self.lookups.lock().unwrap_or_else(PoisonError::into_inner);
         for customer in customers {
             let ready: Lookup = Ok(Some(customer.clone()));
             lookups

@@ -31,8 +31,8 @@ use async_graphql::{
     Name, PathSegment, Positioned, ServerError, Value, Variables,
     indexmap::IndexMap,
     parser::types::{
-        BaseType, Directive, DocumentOperations, ExecutableDocument, Field, OperationDefinition, Selection,
-        SelectionSet, Type, TypeKind, TypeSystemDefinition,
+        BaseType, Directive, DocumentOperations, ExecutableDocument, Field, OperationDefinition,
+        Selection, SelectionSet, Type, TypeKind, TypeSystemDefinition,
     },
 };
 
@@ -105,8 +105,7 @@ impl Plan {
     /// it is `null`).
     fn apply(&self, map: &mut IndexMap<Name, Value>, errors: Option<&Trie<'_>>) -> Result<(), ()> {
         // Positions before `next` hold the planned keys seen so far, in order.
-        let mut next = 0;
-        for key in &self.keys {
+        for (next, key) in self.keys.iter().enumerate() {
             let found = match map.get_index(next) {
                 Some((k, _)) if *k == key.name => Some(next),
                 _ => map.get_index_of(&key.name),
@@ -126,7 +125,6 @@ impl Plan {
             if null && key.ty.is_some_and(|ty| !ty.nullable) {
                 return Err(());
             }
-            next += 1;
         }
         map.shift_remove(SENTINEL);
         Ok(())
@@ -340,7 +338,7 @@ impl<'a> Walk<'a> {
                 let selects = sub.iter().any(|s| !s.items.is_empty());
                 let child = match ty {
                     Some(ty) if selects && depth < MAX_PLAN_DEPTH => {
-                        Some(self.plan(&sub, named(ty), depth + 1))
+                        Some(self.plan(&sub, named(ty), depth.saturating_add(1)))
                     }
                     _ => None,
                 };
@@ -471,7 +469,9 @@ impl Sets<'_> {
                         .doc
                         .fragments
                         .get(&spread.node.fragment_name.node)
-                        .is_some_and(|f| self.selects(&f.node.selection_set.node, depth + 1))
+                        .is_some_and(|f| {
+                            self.selects(&f.node.selection_set.node, depth.saturating_add(1))
+                        })
             }
         })
     }
@@ -480,6 +480,9 @@ impl Sets<'_> {
     /// set that might select nothing.
     fn wants(&self, set: &SelectionSet) -> bool {
         set.items.iter().any(|s| match &s.node {
+            // Introspection answers are left as async-graphql writes them (the plan does not
+            // look inside them), so they get no sentinel either.
+            Selection::Field(f) if f.node.name.node.starts_with("__") => false,
             Selection::Field(f) => {
                 let sub = &f.node.selection_set.node;
                 !sub.items.is_empty() && (!self.selects(sub, 0) || self.wants(sub))
@@ -493,7 +496,10 @@ impl Sets<'_> {
     fn add(&self, set: &mut SelectionSet) {
         for selection in &mut set.items {
             match &mut selection.node {
-                Selection::Field(f) if !f.node.selection_set.node.items.is_empty() => {
+                Selection::Field(f)
+                    if !f.node.selection_set.node.items.is_empty()
+                        && !f.node.name.node.starts_with("__") =>
+                {
                     let sub = &mut f.node.selection_set.node;
                     self.add(sub);
                     if !self.selects(sub, 0) {
@@ -569,11 +575,26 @@ mod tests {
     #[test]
     fn objects_are_reordered_in_place() {
         let plan = plan("{ __typename customer_count customers { id } customers_by_id { id } }");
-        let planned = ["__typename", "customer_count", "customers", "customers_by_id"];
+        let planned = [
+            "__typename",
+            "customer_count",
+            "customers",
+            "customers_by_id",
+        ];
         for shuffled in [
             &planned[..],
-            &["customers_by_id", "customers", "customer_count", "__typename"],
-            &["customers", "__typename", "customers_by_id", "customer_count"],
+            &[
+                "customers_by_id",
+                "customers",
+                "customer_count",
+                "__typename",
+            ],
+            &[
+                "customers",
+                "__typename",
+                "customers_by_id",
+                "customer_count",
+            ],
         ] {
             let mut data = object(shuffled);
             plan.complete(&mut data, &mut Vec::new());
@@ -643,7 +664,11 @@ mod tests {
         let got = complete(
             "{ customers_by_id(ids: []) { name } }",
             json!({"customers_by_id": [{"name": "A"}, {}]}),
-            &[&[field("customers_by_id"), PathSegment::Index(1), field("name")]],
+            &[&[
+                field("customers_by_id"),
+                PathSegment::Index(1),
+                field("name"),
+            ]],
         );
         assert_eq!(got, r#"{"customers_by_id":[{"name":"A"},null]}"#);
     }
@@ -660,8 +685,12 @@ mod tests {
     #[test]
     fn sentinels_go_only_where_a_selection_may_select_nothing() {
         let needs = |q: &str| with_sentinels(&parse_query(q).unwrap()).is_some();
-        assert!(!needs(r#"{ customer(id: "1") { id name @skip(if: true) } }"#));
-        assert!(!needs(r#"{ customer(id: "1") { ...F } } fragment F on Customer { id }"#));
+        assert!(!needs(
+            r#"{ customer(id: "1") { id name @skip(if: true) } }"#
+        ));
+        assert!(!needs(
+            r#"{ customer(id: "1") { ...F } } fragment F on Customer { id }"#
+        ));
         assert!(needs(r#"{ customer(id: "1") { name @skip(if: true) } }"#));
         assert!(needs(
             r#"{ customer(id: "1") { ...F @include(if: false) } } fragment F on Customer { id }"#
@@ -669,12 +698,17 @@ mod tests {
         assert!(needs(
             r#"{ customer(id: "1") { address { ... @skip(if: true) { city } } id } }"#
         ));
+        assert!(!needs("{ __schema { types { name @skip(if: true) } } }"));
 
         let doc = with_sentinels(
             &parse_query(r#"{ customer(id: "1") { name @skip(if: true) } }"#).unwrap(),
         )
         .unwrap();
-        let plan = Plan::new(&doc, document::selected(&doc, None).unwrap(), &Variables::default());
+        let plan = Plan::new(
+            &doc,
+            document::selected(&doc, None).unwrap(),
+            &Variables::default(),
+        );
         let mut data = Value::from_json(json!({"customer": {SENTINEL: "Customer"}})).unwrap();
         plan.complete(&mut data, &mut Vec::new());
         assert_eq!(serde_json::to_string(&data).unwrap(), r#"{"customer":{}}"#);

@@ -10,7 +10,11 @@ use axum::{
 use serde::Serialize;
 
 use super::negotiate::MediaType;
-use crate::{auth::AuthError, error::code, graphql};
+use crate::{
+    auth::AuthError,
+    error::{code, retry_after_seconds},
+    graphql,
+};
 
 /// One GraphQL response: 400 for a request error under `application/graphql-response+json`,
 /// 200 otherwise (the GraphQL-over-HTTP rules).
@@ -70,8 +74,7 @@ pub(super) fn unauthenticated(media: MediaType, error: AuthError) -> Response {
 
 /// 429 with `Retry-After` in whole seconds (rounded up, at least 1).
 pub(super) fn rate_limited(media: MediaType, wait: Duration) -> Response {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let seconds = seconds.max(1);
+    let seconds = retry_after_seconds(wait);
     let body = serde_json::json!({
         "errors": [{
             "message": "rate limit reached; retry later",

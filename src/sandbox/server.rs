@@ -60,7 +60,7 @@ pub fn start_with_latency(
     latency: Duration,
 ) -> std::io::Result<RunningSandbox> {
     let addr = listener.local_addr()?;
-    let base_url = Url::parse(&format!("http://{addr}/v1")).expect("socket address forms a URL");
+    let base_url = Url::parse(&format!("http://{addr}/v1")).map_err(std::io::Error::other)?;
     let task = tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, router_with_latency(latency)).await {
             tracing::error!(%error, "sandbox server stopped");
