@@ -9,6 +9,7 @@ use std::{
 use axum::http::HeaderValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
 use url::Url;
 
 use crate::{
@@ -343,14 +344,17 @@ pub struct ClientAddArgs {
 fn example_customer() -> Option<String> {
     let customers = sandbox::customers();
     let complete = customers.iter().find(|c| {
-        c["kyc_tier"].as_str().is_some_and(|tier| tier != "0")
-            && c["address"]["city"]
-                .as_str()
+        c.get("kyc_tier")
+            .and_then(Value::as_str)
+            .is_some_and(|tier| tier != "0")
+            && c.pointer("/address/city")
+                .and_then(Value::as_str)
                 .is_some_and(|city| !city.is_empty())
     });
     complete
         .or(customers.first())
-        .and_then(|c| c["id"].as_str())
+        .and_then(|c| c.get("id"))
+        .and_then(Value::as_str)
         .map(str::to_owned)
 }
 

@@ -10,8 +10,8 @@ mod execute;
 mod guard;
 mod limits;
 mod loaders;
-mod shape;
 mod query;
+mod shape;
 mod types;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Schema};

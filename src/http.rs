@@ -10,7 +10,11 @@ mod negotiate;
 mod params;
 mod respond;
 
-use std::{collections::HashSet, sync::Arc, time::Instant};
+use std::{
+    collections::HashSet,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     Router,
@@ -425,6 +429,9 @@ fn log_request(
     );
 }
 
+/// A deadline that never comes: about 30 years on, as tokio has it.
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 86_400);
+
 /// The request's deadline, cache preference and id, for every upstream lookup it makes.
 fn call_for(state: &AppState, headers: &HeaderMap) -> Call {
     let no_cache = |name| {
@@ -437,9 +444,17 @@ fn call_for(state: &AppState, headers: &HeaderMap) -> Call {
     // Upstream work stops a little before the request's deadline, so the partial answer
     // (with its UPSTREAM_UNAVAILABLE errors) still reaches the client in time.
     let budget = state.config().limits.request_timeout;
-    let margin = (budget / 5).min(std::time::Duration::from_millis(250));
+    let margin = budget
+        .checked_div(5)
+        .unwrap_or_default()
+        .min(Duration::from_millis(250));
+    let now = tokio::time::Instant::now();
+    // Capped: the flag takes any number of milliseconds, more than an instant can be ahead.
+    let deadline = now
+        .checked_add(budget.saturating_sub(margin).min(FAR_FUTURE))
+        .unwrap_or(now);
     Call {
-        deadline: tokio::time::Instant::now() + budget - margin,
+        deadline,
         fresh: no_cache(header::CACHE_CONTROL) || no_cache(header::PRAGMA),
         request_id: headers.get(REQUEST_ID).cloned(),
         stats: Arc::default(),

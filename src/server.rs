@@ -118,7 +118,9 @@ pub fn app(state: AppState) -> Router {
     let limits = &state.config().limits;
     // The handler answers slow executions itself with a GraphQL error; this outer bound
     // (a little longer) catches what the handler cannot, such as a body trickling in.
-    let outer = limits.request_timeout + Duration::from_secs(1);
+    let outer = limits
+        .request_timeout
+        .saturating_add(Duration::from_secs(1));
     let cors = cors(&state.config().exposure.cors_origins);
     http::routes()
         .layer(DefaultBodyLimit::max(limits.body_limit))
@@ -147,6 +149,10 @@ async fn request_id(
     });
     let id = match given {
         Some(id) => id.clone(),
+        #[allow(
+            clippy::expect_used,
+            reason = "hex digits are always a valid header value"
+        )]
         None => HeaderValue::from_str(&random_hex(16)).expect("hex is a valid header value"),
     };
     request.headers_mut().insert(http::REQUEST_ID, id.clone());
@@ -196,7 +202,11 @@ pub async fn serve_until(
     state: AppState,
     signal: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let grace = state.config().limits.request_timeout + Duration::from_secs(1);
+    let grace = state
+        .config()
+        .limits
+        .request_timeout
+        .saturating_add(Duration::from_secs(1));
     let limits = state.config().limits.connections.clone();
     // Full buckets of JWT subjects carry no information; drop them now and then.
     let janitor = {

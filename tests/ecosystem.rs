@@ -8,6 +8,14 @@
 //! compilers never share the machine with the timing-sensitive API tests; its tests also run
 //! one at a time.
 
+// Test code may panic: a failed unwrap is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use std::{
     path::{Path, PathBuf},
     process::Command,

@@ -8,6 +8,14 @@
 //! Its own test binary, because it counts every allocation of the process: the tests here
 //! run one at a time (a lock), so that the peak is their own.
 
+// Test code may panic: a failed unwrap is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use std::{
     sync::{Mutex, MutexGuard},
     time::Duration,

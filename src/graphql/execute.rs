@@ -14,7 +14,10 @@ use async_graphql::{
 };
 use serde::{Serialize, ser::SerializeMap};
 
-use super::{AppSchema, Upstream, direct, document, limits, shape::{self, Plan}};
+use super::{
+    AppSchema, Upstream, direct, document, limits,
+    shape::{self, Plan},
+};
 use crate::{auth::Principal, config::OperationLimits, error::code, upstream::RequestStats};
 
 /// One GraphQL operation as the client sent it.
@@ -118,7 +121,11 @@ impl DocumentCache {
     fn documents(&self) -> Option<std::sync::MutexGuard<'_, Documents>> {
         // A panic while the lock was held leaves the cache consistent enough to keep using.
         let cache = self.0.as_ref()?;
-        Some(cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+        Some(
+            cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
     /// The cache entry for exactly this query text, if there is one.
@@ -159,7 +166,11 @@ impl DocumentCache {
             if let Some(memo) = operations.get(&name.cloned()) {
                 return Some(memo.clone());
             }
-            let ids: usize = footprint.ids.iter().map(|id| id.len().saturating_add(64)).sum();
+            let ids: usize = footprint
+                .ids
+                .iter()
+                .map(|id| id.len().saturating_add(64))
+                .sum();
             let memo_weight = footprint
                 .fields
                 .saturating_mul(MEMO_BYTES_PER_FIELD)
@@ -354,15 +365,21 @@ impl Response {
     /// hits, coalesced lookups, whether anything was stale, and summed upstream time.
     pub fn add_upstream_trace(&mut self, stats: &RequestStats) {
         let millis = stats.upstream_time().as_secs_f64() * 1000.0;
-        let trace = async_graphql::Value::from_json(serde_json::json!({
-            "calls": stats.calls(),
-            "batches": stats.batches(),
-            "cache_hits": stats.cache_hits(),
-            "coalesced": stats.coalesced(),
-            "stale": stats.stale(),
-            "upstream_ms": (millis * 1000.0).round() / 1000.0,
-        }))
-        .expect("plain JSON converts");
+        let upstream_ms = (millis * 1000.0).round() / 1000.0;
+        // Alphabetical: the order these keys have always had on the wire.
+        let trace = async_graphql::Value::Object(
+            [
+                ("batches", stats.batches().into()),
+                ("cache_hits", stats.cache_hits().into()),
+                ("calls", stats.calls().into()),
+                ("coalesced", stats.coalesced().into()),
+                ("stale", stats.stale().into()),
+                ("upstream_ms", upstream_ms.into()),
+            ]
+            .into_iter()
+            .map(|(key, value)| (Name::new(key), value))
+            .collect(),
+        );
         self.inner.extensions.insert("upstream".into(), trace);
     }
 }
@@ -429,8 +446,7 @@ pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Che
         footprint = match remembered {
             Some(footprint) => footprint,
             None => {
-                match limits::check_operation(&doc, op, &variables, limits, policy.introspection)
-                {
+                match limits::check_operation(&doc, op, &variables, limits, policy.introspection) {
                     Ok(footprint) => Arc::new(footprint),
                     Err(e) => return rejected(e.code, e.message),
                 }
@@ -585,13 +601,22 @@ mod tests {
     #[test]
     fn a_repeated_query_is_parsed_once_and_parse_errors_are_not_kept() {
         let policy = policy(DocumentCache::new(2));
-        assert!(matches!(check(&policy, "{ customer_count }", None), Checked::Ready(_)));
+        assert!(matches!(
+            check(&policy, "{ customer_count }", None),
+            Checked::Ready(_)
+        ));
         let first = policy.documents.lookup("{ customer_count }").unwrap();
-        assert!(matches!(check(&policy, "{ customer_count }", None), Checked::Ready(_)));
+        assert!(matches!(
+            check(&policy, "{ customer_count }", None),
+            Checked::Ready(_)
+        ));
         let again = policy.documents.lookup("{ customer_count }").unwrap();
         assert!(Arc::ptr_eq(&first.doc, &again.doc));
 
-        assert!(matches!(check(&policy, "{ customer(", None), Checked::Rejected(_)));
+        assert!(matches!(
+            check(&policy, "{ customer(", None),
+            Checked::Rejected(_)
+        ));
         assert!(policy.documents.lookup("{ customer(").is_none());
         assert_eq!(policy.documents.usage().0, 1);
     }
@@ -607,9 +632,16 @@ mod tests {
         };
         for n in 0..50 {
             let aliases = format!("{{ a{n}: customer_count b: customer_count }}");
-            let deep = format!("{{ customer(id: \"{n}\") {{ {} name {} }} }}", "address { ".repeat(9), "}".repeat(9));
+            let deep = format!(
+                "{{ customer(id: \"{n}\") {{ {} name {} }} }}",
+                "address { ".repeat(9),
+                "}".repeat(9)
+            );
             for query in [aliases, deep] {
-                assert!(matches!(check(&policy, &query, None), Checked::Rejected(_)), "{query}");
+                assert!(
+                    matches!(check(&policy, &query, None), Checked::Rejected(_)),
+                    "{query}"
+                );
             }
         }
         assert_eq!(policy.documents.usage(), (0, 0));

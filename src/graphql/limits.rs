@@ -411,60 +411,74 @@ fn count_aliases(doc: &ExecutableDocument) -> usize {
 /// Counts GraphQL lexical tokens, stopping once past `max`. Whitespace, commas and comments
 /// are not tokens; a string or block string is one.
 pub(crate) fn count_tokens(source: &str, max: usize) -> usize {
-    let bytes = source.as_bytes();
-    let (mut i, mut count) = (0, 0);
-    while i < bytes.len() && count <= max {
-        match bytes[i] {
-            b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
-                i += 3;
-                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
-                    i += if bytes[i..].starts_with(b"\\\"\"\"") {
-                        4
-                    } else {
-                        1
-                    };
-                }
-                i += 3;
-                count += 1;
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-                count += 1;
-            }
-            b'.' if bytes[i..].starts_with(b"...") => {
-                i += 3;
-                count += 1;
-            }
+    let mut rest = source.as_bytes();
+    let mut count: usize = 0;
+    while count <= max {
+        let Some((&first, after)) = rest.split_first() else {
+            break;
+        };
+        let (token, remaining) = match first {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => (false, after),
+            b'#' => (false, skip_while(after, |b| b != b'\n')),
+            b'"' => match rest.strip_prefix(b"\"\"\"") {
+                Some(body) => (true, skip_block_string(body)),
+                None => (true, skip_string(after)),
+            },
+            b'.' if rest.starts_with(b"...") => (true, rest.get(3..).unwrap_or_default()),
             b if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' => {
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric()
-                        || matches!(bytes[i], b'_' | b'.' | b'-' | b'+'))
-                {
-                    i += 1;
-                }
-                count += 1;
+                let is_name = |b: u8| b.is_ascii_alphanumeric() || b"_.-+".contains(&b);
+                (true, skip_while(rest, is_name))
             }
-            _ => {
-                // Punctuators, and anything else (the parser rejects what is not GraphQL).
-                i += source[i..].chars().next().map_or(1, char::len_utf8);
-                count += 1;
-            }
-        }
+            // Punctuators, and anything else (the parser rejects what is not GraphQL): one
+            // character, its UTF-8 continuation bytes included.
+            _ => (true, skip_while(after, |b| matches!(b, 0x80..=0xBF))),
+        };
+        rest = remaining;
+        count = count.saturating_add(usize::from(token));
     }
     count
 }
 
+/// `bytes` without its longest prefix of bytes that satisfy `keep`.
+fn skip_while(bytes: &[u8], keep: impl Fn(u8) -> bool) -> &[u8] {
+    let skipped = bytes.iter().take_while(|&&b| keep(b)).count();
+    bytes.get(skipped..).unwrap_or_default()
+}
+
+/// What follows a block string whose body (after the opening `"""`) starts `body`; nothing
+/// when it is unterminated.
+fn skip_block_string(mut body: &[u8]) -> &[u8] {
+    while !body.is_empty() {
+        if let Some(after) = body.strip_prefix(b"\"\"\"") {
+            return after;
+        }
+        body = body
+            .strip_prefix(b"\\\"\"\"")
+            .or_else(|| body.get(1..))
+            .unwrap_or_default();
+    }
+    body
+}
+
+/// What follows a string whose body (after the opening `"`) starts `body`: it ends after its
+/// closing quote or at the end of its line (the parser rejects the latter).
+fn skip_string(mut body: &[u8]) -> &[u8] {
+    while let Some((&b, after)) = body.split_first() {
+        body = match b {
+            b'"' | b'\n' => return after,
+            // An escape: the backslash and the byte it escapes.
+            b'\\' => after.get(1..).unwrap_or_default(),
+            _ => after,
+        };
+    }
+    body
+}
+
 #[cfg(test)]
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "test arithmetic on small constants"
+)]
 mod tests {
     use async_graphql::{Variables, parser::parse_query};
 
@@ -601,5 +615,34 @@ mod tests {
         // About as deep as async-graphql's parser allows.
         let query = format!("{{ {} id {} }}", "a { ".repeat(60), "}".repeat(60));
         assert_eq!(check(&query, "{}").err(), Some("MAX_DEPTH_EXCEEDED"));
+    }
+
+    #[test]
+    fn tokens_are_counted_as_graphql_lexes_them() {
+        for (source, tokens) in [
+            ("{ customer(id: \"a\") { id } }", 11),
+            ("# a comment, then\n a, b", 2),
+            ("\"\"\" x \\\"\"\" y \"\"\" z", 2),
+            ("\"a\\\"b\" c", 2),
+            ("...F é 😀", 4),
+            ("1.5e+3 -2", 2),
+            ("\"unterminated", 1),
+            ("\"\"\"unterminated", 1),
+            ("\"to the end of the line\nb", 2),
+            ("\"\\", 1),
+        ] {
+            assert_eq!(
+                super::count_tokens(source, usize::MAX),
+                tokens,
+                "{source:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn token_counting_stops_once_past_the_limit() {
+        assert_eq!(super::count_tokens("a b c d e", 2), 3);
+        assert_eq!(super::count_tokens("a b", 0), 1);
+        assert_eq!(super::count_tokens("", 0), 0);
     }
 }

@@ -160,7 +160,9 @@ pub(crate) fn checked_id(id: &str) -> Result<&str> {
     // URL parsers drop tab, CR and LF, so `.\t.` would reach Bloc as the dot segment `..`
     // (`GET /v1/`); no Bloc id holds a control character, so none is let through.
     if id.chars().any(char::is_control) {
-        return Err(error::bad_user_input("id must not contain control characters"));
+        return Err(error::bad_user_input(
+            "id must not contain control characters",
+        ));
     }
     Ok(id)
 }

@@ -81,14 +81,15 @@ impl Plan {
     /// message. `data` is the operation's result: never `null` unless a non-null root field
     /// failed.
     pub(crate) fn complete(&self, data: &mut Value, errors: &mut Vec<ServerError>) {
-        dedup(errors);
         // Concurrent resolvers report in the order they finish; a stable order makes equal
-        // results equal bytes (for caches, and for clients that diff responses).
+        // results equal bytes (for caches, and for clients that diff responses). Sorted
+        // before duplicates go, so the one kept is always the first in the query.
         errors.sort_by(|a, b| {
             let at = |e: &ServerError| e.locations.iter().map(|p| (p.line, p.column)).collect();
             let (x, y): (Vec<_>, Vec<_>) = (at(a), at(b));
             x.cmp(&y).then_with(|| compare_paths(&a.path, &b.path))
         });
+        dedup(errors);
         let trie = (!errors.is_empty()).then(|| Trie::of(errors));
         if matches!(data, Value::Null) {
             // async-graphql's root object holds no fields: every one failed or was skipped.
@@ -680,6 +681,23 @@ mod tests {
         plan("{ customer_count @skip(if: true) }").complete(&mut data, &mut errors);
         assert_eq!(serde_json::to_string(&data).unwrap(), "{}");
         assert_eq!(errors.len(), 1);
+    }
+
+    #[test]
+    fn of_an_error_reported_twice_the_one_first_in_the_query_is_kept() {
+        let at = |column| {
+            let mut e = error(&[field("c")]);
+            e.locations = vec![async_graphql::Pos { line: 1, column }];
+            e
+        };
+        for order in [[9, 3], [3, 9]] {
+            let mut data = Value::Null;
+            let mut errors = order.iter().map(|c| at(*c)).collect();
+            plan(r#"{ c: customer(id: "1") { id } c: customer(id: "1") { name } }"#)
+                .complete(&mut data, &mut errors);
+            let columns: Vec<usize> = errors.iter().map(|e| e.locations[0].column).collect();
+            assert_eq!(columns, [3], "from {order:?}");
+        }
     }
 
     #[test]

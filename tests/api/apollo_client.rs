@@ -50,5 +50,8 @@ async fn apollo_client_gets_null_for_failed_fields_and_reports_none_missing() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("apollo client: 2 passed, 0 failed"), "{stdout}");
+    assert!(
+        stdout.contains("apollo client: 2 passed, 0 failed"),
+        "{stdout}"
+    );
 }

@@ -72,7 +72,10 @@ async fn mount_bloc(app: &TestApp, list_fails: bool) {
     records.push(drifted(&id("drifted")));
     for record in &records {
         Mock::given(method("GET"))
-            .and(path(format!("/v1/customers/{}", record["id"].as_str().unwrap())))
+            .and(path(format!(
+                "/v1/customers/{}",
+                record["id"].as_str().unwrap()
+            )))
             .respond_with(ResponseTemplate::new(200).set_body_json(envelope(record.clone())))
             .mount(&app.bloc)
             .await;

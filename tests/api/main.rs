@@ -1,5 +1,13 @@
 //! Integration tests: one binary, one file per behaviour area.
 
+// Test code may panic: a failed unwrap is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod helpers;
 mod mocks;
 
