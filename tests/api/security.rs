@@ -124,14 +124,23 @@ async fn pii_fields_without_the_pii_scope_are_null_and_forbidden() {
     let reply = app
         .post(&lookup(), &[("authorization", &bearer(READER_KEY))])
         .await;
+    // Its second run may take the direct executor, which hands a missing scope to
+    // async-graphql: the same bytes.
+    let again = app
+        .post(&lookup(), &[("authorization", &bearer(READER_KEY))])
+        .await;
 
     let response = reply.json();
     assert_eq!(reply.status, StatusCode::OK);
-    let c = &response["data"]["customer"];
-    assert_eq!(c["name"], "Adaeze Okafor");
-    assert_eq!(c["kyc_tier"], 1);
+    assert_eq!(again.text, reply.text);
+    assert_eq!(
+        response["data"],
+        json!({ "customer": {
+            "name": "Adaeze Okafor", "bvn": null, "phone_number": null,
+            "date_of_birth": null, "kyc_tier": 1,
+        } })
+    );
     for pii in ["bvn", "phone_number", "date_of_birth"] {
-        assert_eq!(c[pii], json!(null), "{pii}");
         let error = response["errors"]
             .as_array()
             .unwrap()
@@ -272,8 +281,13 @@ async fn anonymous_access_gets_only_the_configured_scopes() {
         .post(&lookup(), &[("authorization", "Bearer bgq_nope")])
         .await;
 
-    assert_eq!(response["data"]["customer"]["name"], "Adaeze Okafor");
-    assert_eq!(response["data"]["customer"]["bvn"], json!(null));
+    assert_eq!(
+        response["data"],
+        json!({ "customer": {
+            "name": "Adaeze Okafor", "bvn": null, "phone_number": null,
+            "date_of_birth": null, "kyc_tier": 1,
+        } })
+    );
     // A bad credential never falls back to anonymous.
     assert_eq!(bad_token.status, StatusCode::UNAUTHORIZED);
 }
