@@ -213,14 +213,27 @@ fn dedup(errors: &mut Vec<ServerError>) {
     if errors.len() < 2 {
         return;
     }
-    let mut kept: Vec<(Vec<PathSegment>, String)> = Vec::with_capacity(errors.len());
-    errors.retain(|e| {
-        let new = !kept.iter().any(|(p, m)| *p == e.path && *m == e.message);
-        if new {
-            kept.push((e.path.clone(), e.message.clone()));
-        }
-        new
-    });
+    /// A path segment that can be hashed (async-graphql's `PathSegment` cannot).
+    #[derive(PartialEq, Eq, Hash)]
+    enum Segment {
+        Field(String),
+        Index(usize),
+    }
+    let key = |e: &ServerError| {
+        let path: Vec<Segment> = e
+            .path
+            .iter()
+            .map(|s| match s {
+                PathSegment::Field(name) => Segment::Field(name.clone()),
+                PathSegment::Index(index) => Segment::Index(*index),
+            })
+            .collect();
+        (path, e.message.clone())
+    };
+    // A set, not a scan: a response may carry thousands of errors (a list of 500 customers
+    // without the PII scope), and pairwise comparison would be quadratic.
+    let mut seen = std::collections::HashSet::with_capacity(errors.len());
+    errors.retain(|e| seen.insert(key(e)));
 }
 
 /// The errors' paths as a tree, to ask whether any error lies at or below a position.
