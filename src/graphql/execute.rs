@@ -437,6 +437,11 @@ pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Che
         if queries_only && op.ty != OperationType::Query {
             return Checked::NotAQuery;
         }
+        // The spec coerces variables before anything runs; async-graphql would instead run
+        // the operation and fail only the fields that read a missing one.
+        if let Some(message) = document::missing_variable(op, &variables) {
+            return rejected(code::GRAPHQL_VALIDATION_FAILED, message);
+        }
         let known = cached.as_ref().and_then(|entry| entry.memo(name));
         // Without variables, the limits' outcome is the memo's; with them, it is worked out.
         let remembered = known

@@ -4,7 +4,10 @@
 //! Each query runs twice (the second run may take the direct executor, and must give the
 //! same bytes) and once inside a batch.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use bloc_graphql::auth::{AnonymousAccess, Scope, Scopes};
 use serde_json::{Value, json};
@@ -170,10 +173,19 @@ async fn the_facade_gives_the_same_results_as_graphql_js_over_a_corpus_with_fail
 
     // Failures are injected and called again and again: no retries, and no breaker to
     // change the answers half-way; nothing cached, so both runs of a query meet Bloc.
-    let everything = spawn_app_with(|config| config.resilience = plain()).await;
+    // Generous deadlines: a loaded test machine must not turn a slow answer into an
+    // UPSTREAM_UNAVAILABLE that graphql-js never saw.
+    let everything = spawn_app_with(|config| {
+        config.resilience = plain();
+        config.bloc.call_timeout = Duration::from_secs(20);
+        config.limits.request_timeout = Duration::from_secs(60);
+    })
+    .await;
     mount_bloc(&everything, false).await;
     let reader = spawn_app_with(|config| {
         config.resilience = plain();
+        config.bloc.call_timeout = Duration::from_secs(20);
+        config.limits.request_timeout = Duration::from_secs(60);
         config.auth.anonymous = Some(AnonymousAccess {
             scopes: Scopes::from_iter([Scope::Read]),
             rate: None,
