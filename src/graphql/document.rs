@@ -91,21 +91,24 @@ pub(crate) fn missing_variable(
     operation: &OperationDefinition,
     variables: &Variables,
 ) -> Option<String> {
-    operation.variable_definitions.iter().find_map(|definition| {
-        let definition = &definition.node;
-        let ty = &definition.var_type.node;
-        if ty.nullable || definition.default_value.is_some() {
-            return None;
-        }
-        let name = &definition.name.node;
-        match variables.get(name) {
-            None => Some(format!(
-                "Variable \"${name}\" of required type \"{ty}\" was not provided."
-            )),
-            Some(Value::Null) => Some(format!(
-                "Variable \"${name}\" of non-null type \"{ty}\" must not be null."
-            )),
-            Some(_) => None,
-        }
-    })
+    operation
+        .variable_definitions
+        .iter()
+        .find_map(|definition| {
+            let definition = &definition.node;
+            let ty = &definition.var_type.node;
+            if ty.nullable || definition.default_value.is_some() {
+                return None;
+            }
+            let name = &definition.name.node;
+            match variables.get(name) {
+                None => Some(format!(
+                    "Variable \"${name}\" of required type \"{ty}\" was not provided."
+                )),
+                Some(Value::Null) => Some(format!(
+                    "Variable \"${name}\" of non-null type \"{ty}\" must not be null."
+                )),
+                Some(_) => None,
+            }
+        })
 }
