@@ -11,6 +11,7 @@ mod guard;
 mod limits;
 mod loaders;
 mod query;
+mod sentinel;
 mod shape;
 mod types;
 

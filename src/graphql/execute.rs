@@ -14,10 +14,7 @@ use async_graphql::{
 };
 use serde::{Serialize, ser::SerializeMap};
 
-use super::{
-    AppSchema, Upstream, direct, document, limits,
-    shape::{self, Plan},
-};
+use super::{AppSchema, Upstream, direct, document, limits, sentinel, shape::Plan};
 use crate::{auth::Principal, config::OperationLimits, error::code, upstream::RequestStats};
 
 /// One GraphQL operation as the client sent it.
@@ -509,7 +506,7 @@ pub async fn run(
     }
     // Selection sets that may select nothing get a sentinel field, so that async-graphql
     // leaves their objects as objects (`shape`).
-    if let Some(patched) = shape::with_sentinels(&prepared.doc) {
+    if let Some(patched) = sentinel::with_sentinels(&prepared.doc) {
         prepared.doc = patched;
     }
     let request = prepared

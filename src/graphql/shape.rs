@@ -18,33 +18,26 @@
 //! propagates `null` from a non-null position to the nearest nullable one. An object that
 //! async-graphql turned into `null` is rebuilt when the errors show it was resolved (some
 //! error's path runs through it); an object whose whole selection was skipped is told apart
-//! from a `null` one by a [`SENTINEL`] field that [`with_sentinels`] adds to such selection
-//! sets before execution and the walk removes. Errors themselves are kept, one per path and
+//! from a `null` one by the sentinel field `super::sentinel` adds to such selection sets
+//! before execution, which the walk removes. Errors themselves are kept, one per path and
 //! message (async-graphql resolves a field selected twice twice).
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, OnceLock},
-};
+use std::{collections::HashMap, sync::OnceLock};
 
 use async_graphql::{
     Name, PathSegment, Positioned, ServerError, Value, Variables,
     indexmap::IndexMap,
     parser::types::{
-        BaseType, Directive, DocumentOperations, ExecutableDocument, Field, OperationDefinition,
-        Selection, SelectionSet, Type, TypeKind, TypeSystemDefinition,
+        BaseType, Directive, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
+        Type, TypeKind, TypeSystemDefinition,
     },
 };
 
-use super::document::variable;
+use super::{document::variable, sentinel::SENTINEL};
 
 /// Plans deeper than this are not built; anything below is left as async-graphql wrote it.
 /// Far beyond the depth limit, so it only matters if that limit is raised absurdly.
 const MAX_PLAN_DEPTH: usize = 64;
-
-/// Response key of the `__typename` field [`with_sentinels`] adds to selection sets that may
-/// select nothing. Never sent to clients: [`Plan::complete`] removes it.
-pub(crate) const SENTINEL: &str = "__bloc_graphql_resolved";
 
 /// The response keys of one object, in order, each with its type and the plan of its value.
 pub(crate) struct Plan {
@@ -429,114 +422,6 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// The document with a [`SENTINEL`] `__typename` added to every object selection set
-/// that might select nothing (each of its selections carries `@skip`/`@include`, or is a
-/// fragment that might select nothing), so async-graphql never turns an object whose
-/// selection was skipped into `null`. `None` when no set needs one (the usual case).
-pub(crate) fn with_sentinels(doc: &ExecutableDocument) -> Option<Arc<ExecutableDocument>> {
-    let sets = Sets { doc };
-    let wanted = doc
-        .operations
-        .iter()
-        .map(|(_, op)| &op.node.selection_set.node)
-        .chain(doc.fragments.values().map(|f| &f.node.selection_set.node))
-        .any(|set| sets.wants(set));
-    if !wanted {
-        return None;
-    }
-    let mut patched = doc.clone();
-    match &mut patched.operations {
-        DocumentOperations::Single(op) => sets.add(&mut op.node.selection_set.node),
-        DocumentOperations::Multiple(ops) => {
-            for op in ops.values_mut() {
-                sets.add(&mut op.node.selection_set.node);
-            }
-        }
-    }
-    for fragment in patched.fragments.values_mut() {
-        sets.add(&mut fragment.node.selection_set.node);
-    }
-    Some(Arc::new(patched))
-}
-
-/// Fragment spreads deeper than this count as possibly empty (validation rejects cycles;
-/// this only bounds the look-up before it has run).
-const MAX_SPREAD_DEPTH: usize = 16;
-
-/// Reads the original document while a copy of it is patched.
-struct Sets<'a> {
-    doc: &'a ExecutableDocument,
-}
-
-impl Sets<'_> {
-    /// Whether `set` always selects at least one field.
-    fn selects(&self, set: &SelectionSet, depth: usize) -> bool {
-        set.items.iter().any(|s| match &s.node {
-            Selection::Field(f) => f.node.directives.is_empty(),
-            Selection::InlineFragment(i) => {
-                i.node.directives.is_empty() && self.selects(&i.node.selection_set.node, depth)
-            }
-            Selection::FragmentSpread(spread) => {
-                depth < MAX_SPREAD_DEPTH
-                    && spread.node.directives.is_empty()
-                    && self
-                        .doc
-                        .fragments
-                        .get(&spread.node.fragment_name.node)
-                        .is_some_and(|f| {
-                            self.selects(&f.node.selection_set.node, depth.saturating_add(1))
-                        })
-            }
-        })
-    }
-
-    /// Whether a field within `set` (through inline fragments) selects on an object with a
-    /// set that might select nothing.
-    fn wants(&self, set: &SelectionSet) -> bool {
-        set.items.iter().any(|s| match &s.node {
-            // Introspection answers are left as async-graphql writes them (the plan does not
-            // look inside them), so they get no sentinel either.
-            Selection::Field(f) if f.node.name.node.starts_with("__") => false,
-            Selection::Field(f) => {
-                let sub = &f.node.selection_set.node;
-                !sub.items.is_empty() && (!self.selects(sub, 0) || self.wants(sub))
-            }
-            Selection::InlineFragment(i) => self.wants(&i.node.selection_set.node),
-            Selection::FragmentSpread(_) => false,
-        })
-    }
-
-    /// Adds the sentinel to the sets of the fields within `set` that need it.
-    fn add(&self, set: &mut SelectionSet) {
-        for selection in &mut set.items {
-            match &mut selection.node {
-                Selection::Field(f)
-                    if !f.node.selection_set.node.items.is_empty()
-                        && !f.node.name.node.starts_with("__") =>
-                {
-                    let sub = &mut f.node.selection_set.node;
-                    self.add(sub);
-                    if !self.selects(sub, 0) {
-                        let pos = f.pos;
-                        let sentinel = Field {
-                            alias: Some(Positioned::new(Name::new(SENTINEL), pos)),
-                            name: Positioned::new(Name::new("__typename"), pos),
-                            arguments: Vec::new(),
-                            directives: Vec::new(),
-                            selection_set: Positioned::new(SelectionSet::default(), pos),
-                        };
-                        let field = Positioned::new(sentinel, pos);
-                        sub.items
-                            .push(Positioned::new(Selection::Field(field), pos));
-                    }
-                }
-                Selection::InlineFragment(i) => self.add(&mut i.node.selection_set.node),
-                _ => {}
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use async_graphql::{
@@ -544,8 +429,9 @@ mod tests {
     };
     use serde_json::json;
 
-    use super::{Plan, SENTINEL, with_sentinels};
+    use super::Plan;
     use crate::graphql::document;
+    use crate::graphql::sentinel::{SENTINEL, with_sentinels};
 
     fn object(keys: &[&str]) -> Value {
         let map: IndexMap<Name, Value> = keys
