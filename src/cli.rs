@@ -155,7 +155,8 @@ pub struct Cli {
     #[arg(long, env = "PERSISTED_ONLY_FILE", value_name = "FILE")]
     pub persisted_only: Option<PathBuf>,
 
-    /// Queries remembered for automatic persisted queries (APQ); 0 turns APQ off.
+    /// KiB of query text remembered for automatic persisted queries (APQ), each query weighing
+    /// at least 1 KiB; 0 turns APQ off.
     #[arg(long, env = "APQ_CACHE_SIZE", default_value_t = 1000)]
     pub apq_cache_size: usize,
 
@@ -245,7 +246,7 @@ pub struct ResilienceArgs {
     /// How long cached Bloc answers stay fresh, in milliseconds; 0 turns the cache off.
     #[arg(long, env = "CACHE_TTL_MS", default_value_t = 5_000)]
     pub cache_ttl_ms: u64,
-    /// Most cached customer records.
+    /// Size of the shared record cache, in KiB of Bloc JSON (a record weighs at least 1 KiB).
     #[arg(long, env = "CACHE_CAPACITY", default_value_t = Resilience::default().cache_capacity)]
     pub cache_capacity: u64,
     /// How long cached records are kept to serve stale while Bloc is failing, in seconds.

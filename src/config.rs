@@ -108,7 +108,9 @@ pub struct Resilience {
     pub burst: u32,
     /// How long a cached record or list counts as fresh; zero turns the cache off.
     pub cache_ttl: Duration,
-    /// Most cached records (the list weighs one per customer).
+    /// Cache size in KiB of Bloc JSON: a record weighs its size, at least 1 KiB (a typical
+    /// record is under 1 KiB, so this is also about the most records kept); the list weighs
+    /// its records.
     pub cache_capacity: u64,
     /// How long cached records are kept for serving stale while the circuit is open.
     pub stale_for: Duration,

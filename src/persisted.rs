@@ -3,18 +3,13 @@
 //!
 //! A phone sends `extensions.persistedQuery.sha256Hash` instead of the query text. With APQ
 //! an unknown hash answers `PERSISTED_QUERY_NOT_FOUND` and the client retries once with the
-//! text, which is checked against the hash and remembered (in a bounded LRU shared by all
-//! clients). In trusted mode (`--persisted-only FILE`) nothing is learned at run time: only
+//! text, which is checked against the hash and remembered (in a cache shared by all clients,
+//! bounded by the bytes of the texts it holds). In trusted mode (`--persisted-only FILE`) nothing is learned at run time: only
 //! the manifest's documents run, by hash or by identical text.
 
-use std::{
-    collections::HashMap,
-    num::NonZeroUsize,
-    path::Path,
-    sync::{Mutex, PoisonError},
-};
+use std::{collections::HashMap, path::Path};
 
-use lru::LruCache;
+use moka::sync::Cache;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -41,7 +36,8 @@ pub struct Refused {
 /// How persisted queries are configured.
 #[derive(Debug, Clone)]
 pub enum PersistedConfig {
-    /// APQ with room for this many queries (0 turns persisted queries off).
+    /// APQ with room for this many KiB of query text, each query weighing at least one (so
+    /// about this many small queries); 0 turns persisted queries off.
     Automatic(usize),
     /// Trusted documents only, by lowercase hex SHA-256.
     Trusted(HashMap<String, String>),
@@ -57,8 +53,8 @@ impl Default for PersistedConfig {
 pub enum PersistedQueries {
     /// Plain GraphQL only.
     Off,
-    /// Automatic persisted queries, remembered in a bounded LRU.
-    Automatic(Mutex<LruCache<String, String>>),
+    /// Automatic persisted queries, remembered in a cache weighed in KiB of text.
+    Automatic(Cache<String, String>),
     /// Only these documents, by hash, may run.
     Trusted(HashMap<String, String>),
 }
@@ -75,10 +71,20 @@ impl PersistedQueries {
     /// The store for a configuration.
     pub fn new(config: &PersistedConfig) -> Self {
         match config {
-            PersistedConfig::Automatic(entries) => match NonZeroUsize::new(*entries) {
-                Some(n) => Self::Automatic(Mutex::new(LruCache::new(n))),
-                None => Self::Off,
-            },
+            PersistedConfig::Automatic(0) => Self::Off,
+            PersistedConfig::Automatic(kib) => Self::Automatic(
+                Cache::builder()
+                    .max_capacity(u64::try_from(*kib).unwrap_or(u64::MAX))
+                    // Query texts are up to the document limit (32 KiB by default): weighed by
+                    // size, a flood of large ones cannot hold more memory than small ones.
+                    .weigher(|hash: &String, query: &String| {
+                        let bytes = hash.len().saturating_add(query.len());
+                        u32::try_from(bytes.div_ceil(1024))
+                            .unwrap_or(u32::MAX)
+                            .max(1)
+                    })
+                    .build(),
+            ),
             PersistedConfig::Trusted(documents) => Self::Trusted(documents.clone()),
         }
     }
@@ -165,15 +171,9 @@ impl PersistedQueries {
                 query,
                 register: Some(hash.to_owned()),
             }),
-            // The cache stays consistent if a holder panicked (an entry is put or read
-            // whole), so a poisoned lock is used as is.
-            (Self::Automatic(cache), None, Some(hash)) => cache
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(hash)
-                .cloned()
-                .map(plain)
-                .ok_or(NOT_FOUND),
+            (Self::Automatic(cache), None, Some(hash)) => {
+                cache.get(hash).map(plain).ok_or(NOT_FOUND)
+            }
             (Self::Trusted(documents), query, hash) => {
                 let hash = match (hash, &query) {
                     (Some(hash), _) => hash.to_owned(),
@@ -196,10 +196,7 @@ impl PersistedQueries {
     /// Remembers an APQ entry whose query passed its checks.
     pub fn register(&self, hash: String, query: String) {
         if let Self::Automatic(cache) = self {
-            cache
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .put(hash, query);
+            cache.insert(hash, query);
         }
     }
 }
@@ -213,3 +210,25 @@ const MISSING: Refused = Refused {
     code: code::BAD_REQUEST,
     message: "`query` is required",
 };
+
+#[cfg(test)]
+mod tests {
+    use super::{PersistedConfig, PersistedQueries};
+
+    #[test]
+    fn apq_holds_kib_of_text_not_a_count_of_queries() {
+        let store = PersistedQueries::new(&PersistedConfig::Automatic(64));
+        // Forty queries of 8 KiB: 320 KiB of text offered to a 64 KiB cache.
+        for n in 0..40 {
+            let query = format!("{{ __typename }} # {n} {}", "x".repeat(8 * 1024));
+            store.register(format!("{n:064x}"), query);
+        }
+        let PersistedQueries::Automatic(cache) = &store else {
+            panic!("APQ is on");
+        };
+        cache.run_pending_tasks();
+
+        assert!(cache.weighted_size() <= 64, "{}", cache.weighted_size());
+        assert!(cache.entry_count() <= 8, "{}", cache.entry_count());
+    }
+}

@@ -169,11 +169,16 @@ impl Gateway {
         let cache = (!config.cache_ttl.is_zero()).then(|| {
             Cache::builder()
                 .max_capacity(config.cache_capacity)
+                // Weighed in KiB of Bloc JSON, so the capacity bounds memory whatever size
+                // Bloc's records are.
                 .weigher(|_, entry: &Entry| match &entry.payload {
-                    Payload::List(list) => u32::try_from(list.customers.len())
-                        .unwrap_or(u32::MAX)
+                    Payload::List(list) => list
+                        .customers
+                        .iter()
+                        .fold(0u32, |sum, c| sum.saturating_add(c.cache_weight()))
                         .max(1),
-                    Payload::Customer(_) => 1,
+                    Payload::Customer(Some(customer)) => customer.cache_weight(),
+                    Payload::Customer(None) => 1,
                 })
                 // Entries outlive their freshness so they can be served stale while the
                 // circuit is open.

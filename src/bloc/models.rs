@@ -252,6 +252,9 @@ pub struct Customer {
     /// and request that reads it while cached.
     #[serde(skip)]
     display_name: OnceLock<String>,
+    /// Length of the JSON text the record was read from: what it weighs in the cache.
+    #[serde(skip)]
+    wire_bytes: usize,
 }
 
 impl Customer {
@@ -259,11 +262,21 @@ impl Customer {
     /// non-empty string `id`. Decoded straight from the text (no `serde_json::Value` of the
     /// whole record), since this runs for every record of every call.
     pub fn from_json(text: &str) -> Result<Self, Invalid> {
-        let customer: Self = serde_json::from_str(text).map_err(|_| Invalid)?;
+        let mut customer: Self = serde_json::from_str(text).map_err(|_| Invalid)?;
         if customer.id.is_empty() {
             return Err(Invalid);
         }
+        customer.wire_bytes = text.len();
         Ok(customer)
+    }
+
+    /// What the record weighs in a cache: one unit per KiB of the JSON it came from, at least
+    /// one (a typical record is under 1 KiB), so that a Bloc sending huge records cannot fill
+    /// memory with a cache sized for ordinary ones.
+    pub fn cache_weight(&self) -> u32 {
+        u32::try_from(self.wire_bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .max(1)
     }
 
     /// Display name: `"<first> <last>"` with stray spaces removed, falling back to Bloc's
@@ -302,6 +315,17 @@ mod tests {
 
     fn tier(value: Value) -> Lenient<KycTier> {
         serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn a_record_weighs_one_per_kib_of_its_json_and_at_least_one() {
+        let small = Customer::from_json(r#"{"id": "a"}"#).unwrap();
+        let padding = "x".repeat(10 * 1024);
+        let large =
+            Customer::from_json(&format!(r#"{{"id": "a", "image_url": "{padding}"}}"#)).unwrap();
+
+        assert_eq!(small.cache_weight(), 1);
+        assert_eq!(large.cache_weight(), 11);
     }
 
     #[test]
