@@ -1,5 +1,5 @@
-//! Small helpers over a parsed GraphQL document, shared by the limit checks and the
-//! field-order fix-up.
+//! Small helpers over a parsed GraphQL document, shared by the limit checks, the result-shape
+//! pass and the runner.
 
 use async_graphql::{
     Name, Value, Variables,
@@ -11,14 +11,7 @@ pub(crate) fn selected<'a>(
     doc: &'a ExecutableDocument,
     name: Option<&str>,
 ) -> Option<&'a OperationDefinition> {
-    match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(&op.node),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| &op.node)
-        }
-        _ => None,
-    }
+    selected_named(doc, name).map(|(_, op)| op)
 }
 
 /// The operation a request selects, with the name the document gives it (`None` for an
