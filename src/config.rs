@@ -90,8 +90,10 @@ impl Config {
                 l.connections.idle_timeout.as_millis(),
             ),
             format!(
-                "upstream: rate {upstream_rate}, cache {} ms, {} retries, breaker after {} outages",
+                "upstream: rate {upstream_rate}, fresh {} ms, served stale up to {} ms while \
+                 refreshing, {} retries, breaker after {} outages",
                 r.cache_ttl.as_millis(),
+                r.max_staleness.as_millis(),
                 r.max_retries,
                 r.breaker_threshold,
             ),
@@ -108,9 +110,12 @@ pub struct Resilience {
     pub burst: u32,
     /// How long a cached record or list counts as fresh; zero turns the cache off.
     pub cache_ttl: Duration,
-    /// Cache size in KiB of Bloc JSON: a record weighs its size, at least 1 KiB (a typical
-    /// record is under 1 KiB, so this is also about the most records kept); the list weighs
-    /// its records.
+    /// The staleness bound: past its freshness and up to this age, a record is served at once
+    /// while a refresh is queued (stale-while-revalidate); past it, it must be fetched again.
+    /// At least `cache_ttl` (equal: nothing is served stale).
+    pub max_staleness: Duration,
+    /// Cache size in KiB: a record weighs the bytes of its JSON and its decoded struct (about
+    /// 1.2 KiB for a typical record); the list weighs its records.
     pub cache_capacity: u64,
     /// How long cached records are kept for serving stale while the circuit is open.
     pub stale_for: Duration,
@@ -134,7 +139,8 @@ impl Default for Resilience {
             rate_per_minute: 500,
             burst: 50,
             cache_ttl: Duration::from_secs(5),
-            cache_capacity: 10_000,
+            max_staleness: Duration::from_secs(30),
+            cache_capacity: 32 * 1024,
             stale_for: Duration::from_secs(300),
             max_retries: 2,
             retry_base: Duration::from_millis(100),

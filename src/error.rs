@@ -144,7 +144,10 @@ pub(crate) fn upstream(err: &bloc::Error) -> async_graphql::Error {
             )
             .extend_with(move |_, ext| ext.set("retry_after", seconds))
         }
-        E::UnexpectedStatus { .. } | E::Decode { .. } | E::Unsuccessful => {
+        E::UnexpectedStatus { .. }
+        | E::Decode { .. }
+        | E::BodyTooLarge { .. }
+        | E::Unsuccessful => {
             tracing::warn!(error = %err, "unreadable response from Bloc");
             coded(
                 "Bloc sent a response that could not be read",

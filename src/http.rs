@@ -185,7 +185,7 @@ async fn run_single(
         }
     }
     let names = [name_of(&checked).or(given_name)];
-    let upstream = Arc::new(state.upstream(call_for(state, headers)));
+    let upstream = Arc::new(state.upstream(call_for(state, headers, principal)));
     let response = single(state, headers, principal, media, checked, &upstream).await;
     log_request(state, principal, &names, &response, &upstream, started);
     response
@@ -230,7 +230,7 @@ async fn single(
     };
     count_execution(state, &response);
     if upstream.stats().stale() {
-        response.mark_stale();
+        response.mark_stale(upstream.stats().oldest());
     }
     if wants_trace(state, headers, principal) {
         response.add_upstream_trace(upstream.stats());
@@ -298,7 +298,7 @@ async fn run_batch(
         })
         .collect();
     // One loader for the whole batch: an id named by several operations is fetched once.
-    let upstream = Arc::new(state.upstream(call_for(state, headers)));
+    let upstream = Arc::new(state.upstream(call_for(state, headers, principal)));
     let response = batch(state, headers, principal, media, checked, &upstream).await;
     log_request(state, principal, &names, &response, &upstream, started);
     response
@@ -369,7 +369,7 @@ async fn batch(
         .flatten()
         .map(|mut response| {
             if upstream.stats().stale() {
-                response.mark_stale();
+                response.mark_stale(upstream.stats().oldest());
             }
             if trace {
                 response.add_upstream_trace(upstream.stats());
@@ -432,15 +432,8 @@ fn log_request(
 /// A deadline that never comes: about 30 years on, as tokio has it.
 const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 86_400);
 
-/// The request's deadline, cache preference and id, for every upstream lookup it makes.
-fn call_for(state: &AppState, headers: &HeaderMap) -> Call {
-    let no_cache = |name| {
-        headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.to_ascii_lowercase().contains("no-cache"))
-    };
+/// The request's deadline, freshness bound, caller and id, for every upstream lookup it makes.
+fn call_for(state: &AppState, headers: &HeaderMap, principal: &Principal) -> Call {
     // Upstream work stops a little before the request's deadline, so the partial answer
     // (with its UPSTREAM_UNAVAILABLE errors) still reaches the client in time.
     let budget = state.config().limits.request_timeout;
@@ -455,10 +448,42 @@ fn call_for(state: &AppState, headers: &HeaderMap) -> Call {
         .unwrap_or(now);
     Call {
         deadline,
-        fresh: no_cache(header::CACHE_CONTROL) || no_cache(header::PRAGMA),
+        max_age: max_age(headers),
+        client: Arc::from(principal.id.as_str()),
         request_id: headers.get(REQUEST_ID).cloned(),
         stats: Arc::default(),
     }
+}
+
+/// The client's bound on the age of its answers: the smallest `max-age=N` (seconds) in
+/// `Cache-Control`; `no-cache` there or in `Pragma` is zero. Other directives, and values
+/// that are not whole seconds, are ignored (RFC 9111 asks caches to ignore what they do not
+/// understand).
+fn max_age(headers: &HeaderMap) -> Option<Duration> {
+    let directives = |name| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|d| d.trim().to_ascii_lowercase())
+            .collect::<Vec<_>>()
+    };
+    let pragma_no_cache = directives(header::PRAGMA).iter().any(|d| d == "no-cache");
+    directives(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|d| match d.split_once('=') {
+            None if d == "no-cache" => Some(Duration::ZERO),
+            Some((name, seconds)) if name.trim() == "max-age" => seconds
+                .trim()
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs),
+            _ => None,
+        })
+        .chain(pragma_no_cache.then_some(Duration::ZERO))
+        .min()
 }
 
 /// Whether to add `extensions.upstream`: always in the sandbox; elsewhere on request, and only

@@ -46,6 +46,12 @@ pub struct Metrics {
     pub retries: IntCounter,
     /// Answers served stale from the cache while the circuit was open.
     pub stale_served: IntCounter,
+    /// Answers served past their freshness but inside the staleness bound, a refresh queued.
+    pub served_revalidating: IntCounter,
+    /// Background refreshes started, by plan (`single` or `list`).
+    pub refreshes: IntCounterVec,
+    /// Misses answered by joining a list call instead of a call of their own.
+    pub misses_via_list: IntCounter,
 }
 
 impl Default for Metrics {
@@ -138,6 +144,20 @@ impl Metrics {
             stale_served: counter(
                 "bloc_stale_served_total",
                 "Answers served stale from the cache while the circuit was open",
+            )?,
+            served_revalidating: counter(
+                "bloc_stale_while_revalidate_total",
+                "Answers served past their freshness, inside the staleness bound, while a \
+                 refresh was queued",
+            )?,
+            refreshes: counters(
+                "bloc_refreshes_total",
+                "Background refreshes started, by plan (single or list)",
+                &["plan"],
+            )?,
+            misses_via_list: counter(
+                "bloc_misses_via_list_total",
+                "Misses answered by joining a list call instead of a call of their own",
             )?,
             registry,
             operations: Mutex::default(),

@@ -1,46 +1,64 @@
 //! The way to Bloc for every request: a process-wide gateway in front of [`BlocClient`].
 //!
-//! It keeps the facade inside Bloc's request budget and steady when Bloc is not:
+//! It makes Bloc's budget (500 calls a minute) go as far as the data allows, with an explicit
+//! freshness contract, and keeps the facade steady when Bloc is not:
 //!
-//! - a shared cache of customer records and of the list (moka: bounded, TTL), keyed by the
-//!   resource; the list refreshes every record it returns; errors are never cached;
-//! - coalescing: concurrent requests for the same resource share one call in flight. The
+//! - **Freshness.** A cached record younger than the TTL (`--cache-ttl-ms`) is fresh. Up to
+//!   the staleness bound (`--max-staleness-ms`) it is served at once while a refresh is queued
+//!   (stale-while-revalidate), and the answer says how old it is. Past the bound it must be
+//!   fetched again, or the field errors. A client's `Cache-Control: max-age=N` (or
+//!   `no-cache`, which is `max-age=0`) tightens the bound for its request; its refetches are
+//!   its own calls, in its turn. Ages count from when the call that brought the record was
+//!   sent, so they are never understated.
+//! - **One queue in front of the budget** ([`scheduler`]): a client waiting on a miss goes
+//!   before any refresh, clients take turns, refreshes go most-demanded first and only while
+//!   a reserve of tokens is left for misses. A client whose turn would come after its
+//!   deadline is refused at once (`UPSTREAM_RATE_LIMITED`), never made to wait in vain.
+//! - **Many records for one call** ([`planner`]): when the records due (misses waiting, or
+//!   refreshes gathered) are more than single calls can buy cheaply or in time, one list call
+//!   buys them all, decided from the list's measured size and latency.
+//! - Coalescing: concurrent requests for the same resource share one call in flight. The
 //!   shared call is no request's: each attempt has the configured per-call timeout, it may
 //!   start attempts until the latest deadline of the requests waiting for it, and it finishes
-//!   (filling the cache) even if they all go away; each request stops waiting at its own
-//!   deadline;
-//! - a process-wide token bucket for Bloc calls; a call that could not start before its
-//!   request's deadline fails at once with `UPSTREAM_RATE_LIMITED`;
-//! - retries for 5xx, 429, timeouts and broken connections, with exponential backoff and full
+//!   (filling the cache) even if they all go away.
+//! - Retries for 5xx, 429, timeouts and broken connections, with exponential backoff and full
 //!   jitter, honouring `Retry-After` (at most a minute), within the deadline and a retry
-//!   budget;
-//! - a circuit breaker that counts only Bloc's own failures: 5xx, broken connections, and the
-//!   per-call timeout elapsing. A request's deadline passing is not one, since no attempt is
-//!   cut short to fit a deadline. While it is open, cached records are served marked stale.
+//!   budget. Background refreshes are not retried: the record is still served, and the next
+//!   answer served stale queues another.
+//! - A circuit breaker that counts only Bloc's own failures: 5xx, broken connections, and the
+//!   per-call timeout elapsing. While it is open, cached records up to `--stale-for-secs` old
+//!   are served marked stale (stale-if-error), unless the client's own `max-age` forbids.
 //!
 //! There is one Bloc key per process, so the resource alone keys the cache.
 
 mod breaker;
+mod bucket;
 mod budget;
 mod flight;
+mod planner;
+mod scheduler;
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, AtomicU64, Ordering},
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Weak,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
 };
 
 use axum::http::HeaderValue;
-use governor::{
-    DefaultDirectRateLimiter, Quota, RateLimiter,
-    clock::{Clock, DefaultClock},
-};
 use moka::future::Cache;
-use tokio::time::{Duration, Instant};
+use tokio::{
+    sync::Notify,
+    time::{Duration, Instant},
+};
 use tracing::Instrument;
 
 use self::breaker::Breaker;
 use self::budget::RetryBudget;
 use self::flight::{Flights, Until};
+use self::planner::{Choice, Demand, ListMeasure, Planner};
+use self::scheduler::{Outlook, Queued, Scheduler, Step};
 use crate::{
     bloc::{BlocClient, CallOptions, Customer, Error},
     config::Resilience,
@@ -64,6 +82,8 @@ pub struct RequestStats {
     coalesced: AtomicU64,
     micros: AtomicU64,
     stale: AtomicBool,
+    /// Age of the oldest answer served past its freshness, in milliseconds (0: none).
+    oldest_ms: AtomicU64,
 }
 
 impl RequestStats {
@@ -91,9 +111,24 @@ impl RequestStats {
     pub fn upstream_time(&self) -> Duration {
         Duration::from_micros(self.micros.load(Ordering::Relaxed))
     }
-    /// Whether any answer came stale from the cache (circuit open).
+    /// Whether any answer was not fresh: served inside the staleness bound while a refresh
+    /// was queued, or served stale while the circuit was open.
     pub fn stale(&self) -> bool {
         self.stale.load(Ordering::Relaxed)
+    }
+    /// The age of the oldest answer that was not fresh.
+    pub fn oldest(&self) -> Option<Duration> {
+        match self.oldest_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
+    }
+
+    fn served_stale(&self, age: Duration) {
+        self.stale.store(true, Ordering::Relaxed);
+        // At least a millisecond, so that zero keeps meaning "none".
+        let ms = u64::try_from(age.as_millis()).unwrap_or(u64::MAX).max(1);
+        self.oldest_ms.fetch_max(ms, Ordering::Relaxed);
     }
 }
 
@@ -104,19 +139,26 @@ pub struct Call {
     /// shared call may, for a request joining it with a later deadline). No call's timeout
     /// is cut to fit it.
     pub deadline: Instant,
-    /// `Cache-Control: no-cache`: skip cached answers (fresh ones still refresh the cache).
-    pub fresh: bool,
+    /// The client's bound on the age of what it is served (`Cache-Control: max-age=N`;
+    /// `no-cache` is zero). It can only tighten the service's bound.
+    pub max_age: Option<Duration>,
+    /// Who is asking: clients take turns for the budget.
+    pub client: Arc<str>,
     /// Sent upstream as `X-Request-Id`.
     pub request_id: Option<HeaderValue>,
     /// The request's counters.
     pub stats: Arc<RequestStats>,
 }
 
+/// Something Bloc serves: a record, or a whole collection.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Resource {
     Customer(String),
     List,
 }
+
+/// The planner's name for the customer collection.
+const CUSTOMERS: &str = "customers";
 
 impl Resource {
     fn endpoint(&self) -> &'static str {
@@ -124,6 +166,11 @@ impl Resource {
             Resource::Customer(_) => "GET /customers/{id}",
             Resource::List => "GET /customers",
         }
+    }
+
+    /// Whether a successful fetch of `self` brings `other` too (a list brings its records).
+    fn covers(&self, other: &Resource) -> bool {
+        self == other || matches!((self, other), (Resource::List, Resource::Customer(_)))
     }
 }
 
@@ -136,10 +183,20 @@ enum Payload {
 #[derive(Clone)]
 struct Entry {
     payload: Payload,
+    /// When the call that brought it was sent: its age counts from here.
     at: Instant,
 }
 
 type Fetched = Result<Payload, Error>;
+
+/// Who a call is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// A client waits for it: it asks the scheduler for its token, and may be retried.
+    Waited,
+    /// A background refresh: its token was taken by the scheduler, and it is not retried.
+    Refresh,
+}
 
 /// The process-wide gateway. Cheap to clone.
 #[derive(Clone)]
@@ -149,8 +206,13 @@ struct Inner {
     client: BlocClient,
     cache: Option<Cache<Resource, Entry>>,
     fresh_for: Duration,
+    max_staleness: Duration,
     flights: Arc<Flights>,
-    limiter: Option<DefaultDirectRateLimiter>,
+    /// `None` when the budget is unlimited (`--upstream-rate 0`).
+    scheduler: Option<Scheduler>,
+    /// Whether the scheduler's driver task runs (started with the first request).
+    driving: AtomicBool,
+    planner: Planner,
     breaker: Breaker,
     budget: RetryBudget,
     config: Resilience,
@@ -168,33 +230,37 @@ impl Gateway {
     ) -> Self {
         let cache = (!config.cache_ttl.is_zero()).then(|| {
             Cache::builder()
-                .max_capacity(config.cache_capacity)
-                // Weighed in KiB of Bloc JSON, so the capacity bounds memory whatever size
-                // Bloc's records are.
+                .max_capacity(config.cache_capacity.saturating_mul(1024))
+                // Weighed in bytes of Bloc JSON, so the capacity bounds memory whatever size
+                // Bloc's records are. A list weighs its records although it shares them
+                // with their own entries: it may outlive them.
                 .weigher(|_, entry: &Entry| match &entry.payload {
                     Payload::List(list) => list
                         .customers
                         .iter()
-                        .fold(0u32, |sum, c| sum.saturating_add(c.cache_weight()))
-                        .max(1),
+                        .fold(0u32, |sum, c| sum.saturating_add(c.cache_weight())),
                     Payload::Customer(Some(customer)) => customer.cache_weight(),
-                    Payload::Customer(None) => 1,
+                    Payload::Customer(None) => ENTRY_OVERHEAD,
                 })
-                // Entries outlive their freshness so they can be served stale while the
-                // circuit is open.
-                .time_to_live(config.cache_ttl.max(config.stale_for))
+                // Entries outlive their freshness: they are served inside the staleness
+                // bound, and while the circuit is open.
+                .time_to_live(
+                    config
+                        .cache_ttl
+                        .max(config.max_staleness)
+                        .max(config.stale_for),
+                )
                 .build()
-        });
-        let limiter = std::num::NonZeroU32::new(config.rate_per_minute).map(|rate| {
-            let burst = std::num::NonZeroU32::new(config.burst).unwrap_or(rate);
-            RateLimiter::direct(Quota::per_minute(rate).allow_burst(burst))
         });
         Self(Arc::new(Inner {
             client,
             cache,
             fresh_for: config.cache_ttl,
+            max_staleness: config.max_staleness.max(config.cache_ttl),
             flights: Arc::default(),
-            limiter,
+            scheduler: Scheduler::new(config.rate_per_minute, config.burst),
+            driving: AtomicBool::new(false),
+            planner: Planner::default(),
             breaker: Breaker::new(config.breaker_threshold, config.breaker_cool_down),
             budget: RetryBudget::new(config.retry_budget_percent, 10),
             config: config.clone(),
@@ -226,88 +292,283 @@ impl Gateway {
         }
     }
 
+    /// The oldest answer `call` accepts: the service's bound, or the client's if tighter.
+    fn bound(&self, call: &Call) -> Duration {
+        let bound = self.0.max_staleness;
+        call.max_age.map_or(bound, |max_age| max_age.min(bound))
+    }
+
     async fn get(&self, resource: Resource, call: &Call) -> Fetched {
-        let metrics = &self.0.metrics;
-        if let Some(cache) = &self.0.cache {
-            let cached = match call.fresh {
-                true => None,
-                false => cache.get(&resource).await,
-            };
-            if let Some(entry) = cached.filter(|e| e.at.elapsed() < self.0.fresh_for) {
-                metrics.cache_hits.inc();
-                call.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(entry.payload);
+        let inner = &self.0;
+        let metrics = &inner.metrics;
+        let mut kept = None;
+        if let Some(cache) = &inner.cache {
+            if let Some(entry) = cache.get(&resource).await {
+                let age = entry.at.elapsed();
+                if age <= self.bound(call) {
+                    metrics.cache_hits.inc();
+                    call.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
+                    if age >= inner.fresh_for {
+                        metrics.served_revalidating.inc();
+                        call.stats.served_stale(age);
+                        let due_by = entry.at.checked_add(inner.max_staleness);
+                        self.revalidate(&resource, due_by.unwrap_or(entry.at));
+                    }
+                    return Ok(entry.payload);
+                }
+                kept = Some(entry);
             }
             metrics.cache_misses.inc();
         }
+        let result = match self.through_list(&resource, call).await {
+            Some(found) => found,
+            None => self.fetch_waited(resource, call).await,
+        };
+        match result {
+            Err(Error::CircuitOpen) => {
+                // Stale-if-error: the service keeps records for `stale_for`; a client's own
+                // max-age still holds.
+                let limit = call.max_age.unwrap_or(Duration::MAX);
+                match kept.filter(|e| e.at.elapsed() <= limit) {
+                    Some(entry) => {
+                        metrics.stale_served.inc();
+                        call.stats.served_stale(entry.at.elapsed());
+                        Ok(entry.payload)
+                    }
+                    None => Err(Error::CircuitOpen),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Waits for `resource` from the call in flight, or from a new one.
+    async fn fetch_waited(&self, resource: Resource, call: &Call) -> Fetched {
+        let metrics = &self.0.metrics;
         let joined = self
             .0
             .flights
             .join_or_start(&resource, call.deadline, |until| {
-                self.clone().fetch(resource.clone(), call.clone(), until)
+                self.clone()
+                    .fetch(resource.clone(), call.clone(), until, Purpose::Waited)
             });
         if joined.coalesced {
             metrics.coalesced.inc();
             call.stats.coalesced.fetch_add(1, Ordering::Relaxed);
         }
-        let result = tokio::time::timeout_at(call.deadline, joined.answer)
+        tokio::time::timeout_at(call.deadline, joined.answer)
             .await
-            .unwrap_or(Err(Error::DeadlineExceeded));
-        match result {
-            Err(Error::CircuitOpen) => match self.stale(&resource).await {
-                Some(payload) => {
-                    metrics.stale_served.inc();
-                    call.stats.stale.store(true, Ordering::Relaxed);
-                    Ok(payload)
-                }
-                None => Err(Error::CircuitOpen),
-            },
-            other => other,
+            .unwrap_or(Err(Error::DeadlineExceeded))
+    }
+
+    /// A missed customer through the list, when the planner says the list is the better buy
+    /// for the misses waiting now, or a list call is already in flight. `None`: make a call
+    /// of its own (also when the list failed, or does not hold the id).
+    async fn through_list(&self, resource: &Resource, call: &Call) -> Option<Fetched> {
+        let inner = &self.0;
+        let (Resource::Customer(_), Some(scheduler), Some(cache)) =
+            (resource, &inner.scheduler, &inner.cache)
+        else {
+            return None;
+        };
+        if let Some(list) = cache.get(&Resource::List).await
+            && list.at.elapsed() < inner.fresh_for
+        {
+            // A fresh list that does not hold the id: it is new, or no customer at all.
+            return None;
+        }
+        if !inner.flights.contains(&Resource::List) {
+            let now = Instant::now();
+            let slack = call.deadline.saturating_duration_since(now);
+            let misses = inner.flights.count(|r| matches!(r, Resource::Customer(_)));
+            let demand = Demand {
+                distinct: misses.saturating_add(1),
+                affordable: scheduler.affordable(Duration::ZERO),
+                slack,
+            };
+            if inner.planner.choose(CUSTOMERS, demand, now) != Choice::List {
+                return None;
+            }
+        }
+        self.fetch_waited(Resource::List, call).await.ok()?;
+        let entry = cache.get(resource).await?;
+        let age = entry.at.elapsed();
+        (age <= self.bound(call)).then(|| {
+            inner.metrics.misses_via_list.inc();
+            if age >= inner.fresh_for {
+                call.stats.served_stale(age);
+            }
+            Ok(entry.payload)
+        })
+    }
+
+    /// Queues a refresh of a record served stale (with a budget), or starts it (without).
+    fn revalidate(&self, resource: &Resource, due_by: Instant) {
+        match &self.0.scheduler {
+            Some(scheduler) => {
+                scheduler.queue_refresh(resource, due_by);
+                self.ensure_driver(scheduler);
+            }
+            None => self.refresh(resource.clone()),
         }
     }
 
-    async fn stale(&self, resource: &Resource) -> Option<Payload> {
-        Some(self.0.cache.as_ref()?.get(resource).await?.payload)
+    /// Starts a background refresh, unless a call for it is already in flight.
+    fn refresh(&self, resource: Resource) {
+        // The refresh's token is taken and it is not retried, so its deadline only stops a
+        // call that could not even start (the breaker's probe pending) from lingering.
+        let deadline = Instant::now()
+            .checked_add(self.0.call_timeout)
+            .unwrap_or_else(Instant::now);
+        let call = Call {
+            deadline,
+            max_age: None,
+            client: Arc::from("refresh"),
+            request_id: None,
+            stats: Arc::default(),
+        };
+        let plan = match resource {
+            Resource::List => "list",
+            Resource::Customer(_) => "single",
+        };
+        let joined = self.0.flights.join_or_start(&resource, deadline, |until| {
+            self.clone()
+                .fetch(resource.clone(), call, until, Purpose::Refresh)
+        });
+        if !joined.coalesced {
+            self.0.metrics.refreshes.with_label_values(&[plan]).inc();
+        }
+    }
+
+    /// Starts the task that hands tokens to waiting clients and starts refreshes, once.
+    fn ensure_driver(&self, scheduler: &Scheduler) {
+        if self.0.driving.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let gateway = Arc::downgrade(&self.0);
+        tokio::spawn(drive(gateway, scheduler.waker()));
+    }
+
+    /// What a refresh turn buys: the whole list, when the planner finds it the better buy
+    /// for the customers queued; else the most demanded refresh. Skips what is in flight
+    /// (it will fill the cache anyway).
+    fn plan_refresh(
+        &self,
+        queue: &mut HashMap<Resource, Queued>,
+        outlook: Outlook,
+    ) -> Option<Resource> {
+        let inner = &self.0;
+        queue.retain(|resource, _| !inner.flights.contains(resource));
+        let now = Instant::now();
+        let customers = queue
+            .iter()
+            .filter(|(r, _)| matches!(r, Resource::Customer(_)));
+        let (count, due_by) = customers.fold((0usize, None::<Instant>), |(n, due), (_, q)| {
+            (
+                n.saturating_add(1),
+                Some(due.map_or(q.due_by, |d| d.min(q.due_by))),
+            )
+        });
+        if let Some(due_by) = due_by {
+            let slack = due_by.saturating_duration_since(now);
+            let demand = Demand {
+                distinct: count,
+                affordable: outlook.affordable(Duration::ZERO),
+                slack,
+            };
+            if queue.contains_key(&Resource::List)
+                || inner.planner.choose(CUSTOMERS, demand, now) == Choice::List
+            {
+                queue.retain(|resource, _| !Resource::List.covers(resource));
+                return Some(Resource::List);
+            }
+        }
+        let best = scheduler::most_wanted(queue)?;
+        scheduler::take(queue, &best);
+        Some(best)
     }
 
     /// The shared call: retries, then caches a success. It leaves the in-flight map after
     /// this returns (or however it ends: see [`flight`]).
-    async fn fetch(self, resource: Resource, call: Call, until: Arc<Until>) -> Fetched {
-        let result = self.with_retries(&resource, &call, &until).await;
-        if let (Ok(payload), Some(cache)) = (&result, &self.0.cache) {
-            let at = Instant::now();
-            if let Payload::List(list) = payload {
-                for customer in &list.customers {
-                    let entry = Entry {
-                        payload: Payload::Customer(Some(customer.clone())),
-                        at,
-                    };
-                    cache
-                        .insert(Resource::Customer(customer.id.clone()), entry)
-                        .await;
+    async fn fetch(
+        self,
+        resource: Resource,
+        call: Call,
+        until: Arc<Until>,
+        purpose: Purpose,
+    ) -> Fetched {
+        let (result, sent) = self.with_retries(&resource, &call, &until, purpose).await;
+        let inner = &self.0;
+        match &result {
+            Ok(payload) => {
+                if let Some(scheduler) = &inner.scheduler {
+                    scheduler.fulfilled(|queued| resource.covers(queued));
+                }
+                if let Some(cache) = &inner.cache {
+                    self.store(&resource, payload, sent, cache).await;
                 }
             }
-            let entry = Entry {
-                payload: payload.clone(),
-                at,
-            };
-            cache.insert(resource, entry).await;
+            Err(error) if resource == Resource::List && error.is_answer() => {
+                let too_large = matches!(error, Error::BodyTooLarge { .. });
+                inner
+                    .planner
+                    .observe_list_failed(CUSTOMERS, too_large, Instant::now());
+            }
+            Err(_) => {}
         }
         result
     }
 
+    async fn store(
+        &self,
+        resource: &Resource,
+        payload: &Payload,
+        at: Instant,
+        cache: &Cache<Resource, Entry>,
+    ) {
+        if let Payload::List(list) = payload {
+            for customer in &list.customers {
+                let entry = Entry {
+                    payload: Payload::Customer(Some(customer.clone())),
+                    at,
+                };
+                cache
+                    .insert(Resource::Customer(customer.id.clone()), entry)
+                    .await;
+            }
+        }
+        let entry = Entry {
+            payload: payload.clone(),
+            at,
+        };
+        cache.insert(resource.clone(), entry).await;
+    }
+
     /// Attempts until one answers, or until retrying would not help, is not allowed, or could
-    /// not start before every waiting request's deadline.
-    async fn with_retries(&self, resource: &Resource, call: &Call, until: &Until) -> Fetched {
+    /// not start before every waiting request's deadline. Also says when the last attempt
+    /// was sent.
+    async fn with_retries(
+        &self,
+        resource: &Resource,
+        call: &Call,
+        until: &Until,
+        purpose: Purpose,
+    ) -> (Fetched, Instant) {
         self.0.budget.deposit();
         let mut retries: u32 = 0;
+        let mut prepaid = purpose == Purpose::Refresh;
         loop {
-            let result = self.attempt(resource, call, until.get()).await;
+            let sent = Instant::now();
+            let result = self.attempt(resource, call, until.get(), prepaid).await;
+            prepaid = false;
             let Err(error) = &result else {
-                return result;
+                return (result, sent);
             };
-            if !error.is_retryable() || retries >= self.0.config.max_retries {
-                return result;
+            if purpose == Purpose::Refresh
+                || !error.is_retryable()
+                || retries >= self.0.config.max_retries
+            {
+                return (result, sent);
             }
             let backoff = error.retry_after().unwrap_or_else(|| {
                 full_jitter(retries, self.0.config.retry_base, self.0.config.retry_cap)
@@ -315,7 +576,7 @@ impl Gateway {
             // Checked: a wait too long to add to now ends after any deadline.
             let retry_at = Instant::now().checked_add(backoff);
             if retry_at.is_none_or(|at| at >= until.get()) || !self.0.budget.withdraw() {
-                return result;
+                return (result, sent);
             }
             self.0.metrics.retries.inc();
             tokio::time::sleep(backoff).await;
@@ -323,10 +584,17 @@ impl Gateway {
         }
     }
 
-    /// One call to Bloc, if it may start before `deadline`. Its timeout is the configured
-    /// per-call timeout, never cut to a deadline, so that a timeout always means Bloc was
-    /// slow (an outage for the breaker) and never that a request was in a hurry.
-    async fn attempt(&self, resource: &Resource, call: &Call, deadline: Instant) -> Fetched {
+    /// One call to Bloc, if it may start before `deadline` (and get a token by then, unless
+    /// `prepaid`). Its timeout is the configured per-call timeout, never cut to a deadline,
+    /// so that a timeout always means Bloc was slow (an outage for the breaker) and never
+    /// that a request was in a hurry.
+    async fn attempt(
+        &self,
+        resource: &Resource,
+        call: &Call,
+        deadline: Instant,
+        prepaid: bool,
+    ) -> Fetched {
         let inner = &self.0;
         if Instant::now() >= deadline {
             return Err(Error::DeadlineExceeded);
@@ -334,7 +602,9 @@ impl Gateway {
         if inner.breaker.permit() == breaker::Permit::Refuse {
             return Err(Error::CircuitOpen);
         }
-        self.wait_for_budget(deadline).await?;
+        if !prepaid {
+            self.wait_for_budget(resource, call, deadline).await?;
+        }
         let options = CallOptions {
             timeout: Some(inner.call_timeout),
             request_id: call.request_id.clone(),
@@ -361,6 +631,7 @@ impl Gateway {
         .instrument(span)
         .await;
         let elapsed = started.elapsed();
+        self.learn(&result, elapsed);
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         call.stats.micros.fetch_add(micros, Ordering::Relaxed);
         let endpoint = resource.endpoint();
@@ -381,26 +652,96 @@ impl Gateway {
         result
     }
 
-    /// Waits for the process-wide token bucket, unless that would pass the deadline.
-    async fn wait_for_budget(&self, deadline: Instant) -> Result<(), Error> {
-        let Some(limiter) = &self.0.limiter else {
+    /// Tells the planner what an answered call cost.
+    fn learn(&self, result: &Fetched, elapsed: Duration) {
+        match result {
+            Ok(Payload::Customer(_)) => self.0.planner.observe_single(elapsed),
+            Ok(Payload::List(list)) => {
+                let bytes = list
+                    .customers
+                    .iter()
+                    .fold(0usize, |sum, c| sum.saturating_add(c.wire_bytes()));
+                let measure = ListMeasure {
+                    records: list.customers.len(),
+                    bytes,
+                    latency: elapsed,
+                };
+                self.0.planner.observe_list(CUSTOMERS, measure);
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Takes a token from the scheduler for a call a client waits on, in the client's turn,
+    /// or fails at once if that turn would come after `deadline`.
+    async fn wait_for_budget(
+        &self,
+        resource: &Resource,
+        call: &Call,
+        deadline: Instant,
+    ) -> Result<(), Error> {
+        let Some(scheduler) = &self.0.scheduler else {
             return Ok(());
         };
-        let clock = DefaultClock::default();
-        loop {
-            let Err(not_until) = limiter.check() else {
-                return Ok(());
-            };
-            let wait = not_until.wait_time_from(clock.now());
-            if Instant::now()
-                .checked_add(wait)
-                .is_none_or(|at| at > deadline)
-            {
-                self.0.metrics.limiter_rejections.inc();
-                return Err(Error::BudgetExhausted { retry_after: wait });
+        self.ensure_driver(scheduler);
+        let expected = match resource {
+            Resource::List => self.0.planner.list_measure(CUSTOMERS).map(|m| m.latency),
+            Resource::Customer(_) => self.0.planner.single_latency(),
+        };
+        let queued = scheduler.waiting() > 0;
+        match scheduler
+            .admit(&call.client, deadline, expected.unwrap_or_default())
+            .await
+        {
+            Ok(()) => {
+                if queued {
+                    self.0.metrics.limiter_waits.inc();
+                }
+                Ok(())
             }
-            self.0.metrics.limiter_waits.inc();
-            tokio::time::sleep(wait).await;
+            Err(retry_after) => {
+                self.0.metrics.limiter_rejections.inc();
+                Err(Error::BudgetExhausted { retry_after })
+            }
+        }
+    }
+}
+
+/// Bytes a cache entry is taken to hold beyond its JSON (keys, timestamps, the map's own).
+const ENTRY_OVERHEAD: u32 = 128;
+
+/// The scheduler's driver: grants tokens to waiting clients in turn, and starts refreshes
+/// when the budget has room. Holds the gateway weakly, so it ends when the gateway does.
+async fn drive(gateway: Weak<Inner>, wake: Arc<Notify>) {
+    loop {
+        let notified = wake.notified();
+        tokio::pin!(notified);
+        // Registered before the step, so a wake-up during it is not lost.
+        notified.as_mut().enable();
+        let sleep = {
+            let Some(inner) = gateway.upgrade() else {
+                return;
+            };
+            let gateway = Gateway(inner);
+            let Some(scheduler) = &gateway.0.scheduler else {
+                return;
+            };
+            match scheduler.step(|queue, outlook| gateway.plan_refresh(queue, outlook)) {
+                Step::Refresh(resource) => {
+                    gateway.refresh(resource);
+                    continue;
+                }
+                Step::Sleep(until) => until,
+            }
+        };
+        match sleep {
+            Some(until) => {
+                tokio::select! {
+                    () = &mut notified => {}
+                    () = tokio::time::sleep_until(until) => {}
+                }
+            }
+            None => notified.await,
         }
     }
 }
@@ -428,7 +769,9 @@ fn status_label(result: &Fetched) -> String {
         Err(Error::RateLimited { .. }) => "429".into(),
         Err(Error::Timeout) => "timeout".into(),
         Err(Error::Transport { .. }) => "transport".into(),
-        Err(Error::Decode { .. } | Error::Unsuccessful) => "bad_response".into(),
+        Err(Error::Decode { .. } | Error::BodyTooLarge { .. } | Error::Unsuccessful) => {
+            "bad_response".into()
+        }
         Err(Error::CircuitOpen | Error::DeadlineExceeded | Error::BudgetExhausted { .. }) => {
             "not_sent".into()
         }

@@ -267,9 +267,7 @@ impl BlocClient {
 /// the facade allocate past the limit. A larger body is a bad response (not retried: it
 /// would be as large again).
 async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, Error> {
-    let too_large = || Error::Decode {
-        detail: format!("body larger than the {limit}-byte limit (UPSTREAM_BODY_LIMIT_BYTES)"),
-    };
+    let too_large = || Error::BodyTooLarge { limit };
     let declared = match response.content_length() {
         Some(length) => Some(usize::try_from(length).map_err(|_| too_large())?),
         None => None,

@@ -50,6 +50,13 @@ pub enum Error {
         /// Where decoding failed (category, line and column), never the offending value.
         detail: String,
     },
+    /// A body larger than the configured limit (`UPSTREAM_BODY_LIMIT_BYTES`), refused before
+    /// it was held (not retried: it would be as large again).
+    #[error("Bloc's response is larger than the {limit}-byte limit (UPSTREAM_BODY_LIMIT_BYTES)")]
+    BodyTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// A 2xx with `"success": false`.
     #[error("Bloc answered success=false")]
     Unsuccessful,
@@ -85,6 +92,15 @@ impl Error {
         matches!(
             self,
             Self::ServerError { .. } | Self::Timeout | Self::Transport { .. }
+        )
+    }
+
+    /// Whether Bloc was reached and answered (with a failure), as opposed to the call not
+    /// being made (circuit open, deadline, budget).
+    pub fn is_answer(&self) -> bool {
+        !matches!(
+            self,
+            Self::CircuitOpen | Self::DeadlineExceeded | Self::BudgetExhausted { .. }
         )
     }
 

@@ -270,13 +270,17 @@ impl Customer {
         Ok(customer)
     }
 
-    /// What the record weighs in a cache: one unit per KiB of the JSON it came from, at least
-    /// one (a typical record is under 1 KiB), so that a Bloc sending huge records cannot fill
-    /// memory with a cache sized for ordinary ones.
+    /// What the record weighs in a cache, in bytes: the JSON it came from (about what its
+    /// strings hold once decoded) and the decoded struct itself, so that a Bloc sending huge
+    /// records cannot fill memory with a cache sized for ordinary ones.
     pub fn cache_weight(&self) -> u32 {
-        u32::try_from(self.wire_bytes.div_ceil(1024))
-            .unwrap_or(u32::MAX)
-            .max(1)
+        let bytes = self.wire_bytes.saturating_add(std::mem::size_of::<Self>());
+        u32::try_from(bytes).unwrap_or(u32::MAX)
+    }
+
+    /// Length of the JSON text the record was read from, in bytes.
+    pub fn wire_bytes(&self) -> usize {
+        self.wire_bytes
     }
 
     /// Display name: `"<first> <last>"` with stray spaces removed, falling back to Bloc's
@@ -318,14 +322,15 @@ mod tests {
     }
 
     #[test]
-    fn a_record_weighs_one_per_kib_of_its_json_and_at_least_one() {
+    fn a_record_weighs_its_json_and_its_struct_in_bytes() {
         let small = Customer::from_json(r#"{"id": "a"}"#).unwrap();
         let padding = "x".repeat(10 * 1024);
         let large =
             Customer::from_json(&format!(r#"{{"id": "a", "image_url": "{padding}"}}"#)).unwrap();
 
-        assert_eq!(small.cache_weight(), 1);
-        assert_eq!(large.cache_weight(), 11);
+        let own = std::mem::size_of::<Customer>() as u32;
+        assert_eq!(small.cache_weight(), 11 + own);
+        assert_eq!(large.cache_weight(), 10 * 1024 + 29 + own);
     }
 
     #[test]

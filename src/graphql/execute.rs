@@ -545,12 +545,17 @@ pub async fn run(
     }
 }
 
-/// Marks a response whose data came partly from stale cache (`extensions.stale: true`).
 impl Response {
-    pub fn mark_stale(&mut self) {
-        self.inner
-            .extensions
-            .insert("stale".into(), async_graphql::Value::Boolean(true));
+    /// Marks a response whose data was not all fresh: `extensions.stale: true`, and
+    /// `extensions.age`, the oldest answer's age in whole seconds, rounded up.
+    pub fn mark_stale(&mut self, oldest: Option<std::time::Duration>) {
+        let extensions = &mut self.inner.extensions;
+        extensions.insert("stale".into(), async_graphql::Value::Boolean(true));
+        if let Some(oldest) = oldest {
+            let seconds = oldest.as_millis().div_ceil(1000);
+            let seconds = u64::try_from(seconds).unwrap_or(u64::MAX);
+            extensions.insert("age".into(), async_graphql::Value::from(seconds));
+        }
     }
 }
 

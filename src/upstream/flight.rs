@@ -127,6 +127,16 @@ impl Flights {
         }
     }
 
+    /// Whether a call for `resource` is in flight.
+    pub(super) fn contains(&self, resource: &Resource) -> bool {
+        lock(&self.map).contains_key(resource)
+    }
+
+    /// Calls in flight for resources that `matches`.
+    pub(super) fn count(&self, matches: impl Fn(&Resource) -> bool) -> usize {
+        lock(&self.map).keys().filter(|r| matches(r)).count()
+    }
+
     #[cfg(test)]
     fn len(&self) -> usize {
         lock(&self.map).len()

@@ -285,6 +285,9 @@ async fn while_the_circuit_is_open_cached_records_are_served_marked_stale() {
             breaker_threshold: 1,
             breaker_cool_down: Duration::from_secs(60),
             cache_ttl: Duration::from_millis(50),
+            // No stale-while-revalidate: past its freshness the record must be fetched, so
+            // the failure shows, and only the open circuit serves it stale.
+            max_staleness: Duration::from_millis(50),
             ..resilient()
         }
     })

@@ -1,0 +1,99 @@
+//! The process-wide budget for Bloc calls: a token bucket on tokio's clock.
+//!
+//! Hand-written rather than governor's: the scheduler must ask what governor does not answer
+//! (how many tokens there are now, how long until `n` are, how many calls the next window
+//! can start) and tests must drive it with tokio's paused clock.
+
+use tokio::time::{Duration, Instant};
+
+/// `per_minute` tokens a minute, at most `capacity` saved up.
+#[derive(Debug)]
+pub(super) struct Bucket {
+    /// Time to earn one token.
+    interval: Duration,
+    capacity: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    /// A full bucket; `None` when `per_minute` is zero (no limit).
+    pub(super) fn new(per_minute: u32, burst: u32, now: Instant) -> Option<Self> {
+        let interval = Duration::from_secs(60).checked_div(per_minute)?;
+        let capacity = f64::from(burst.max(1));
+        Some(Self {
+            interval,
+            capacity,
+            tokens: capacity,
+            at: now,
+        })
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let earned = now.saturating_duration_since(self.at).as_secs_f64() / self.interval_secs();
+        self.tokens = (self.tokens + earned).min(self.capacity);
+        self.at = self.at.max(now);
+    }
+
+    fn interval_secs(&self) -> f64 {
+        self.interval.as_secs_f64().max(f64::MIN_POSITIVE)
+    }
+
+    /// Tokens there are now (fractions included).
+    pub(super) fn available(&mut self, now: Instant) -> f64 {
+        self.refill(now);
+        self.tokens
+    }
+
+    /// Takes one token if there is one.
+    pub(super) fn take(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// How long until `n` tokens are there (zero when they already are).
+    pub(super) fn wait_for(&mut self, now: Instant, n: f64) -> Duration {
+        self.refill(now);
+        let short = (n - self.tokens).max(0.0);
+        Duration::try_from_secs_f64(short * self.interval_secs()).unwrap_or(Duration::MAX)
+    }
+
+    /// How many calls can start between now and `window` from now: the tokens there are and
+    /// those earned meanwhile.
+    pub(super) fn within(&mut self, now: Instant, window: Duration) -> f64 {
+        self.refill(now);
+        self.tokens + window.as_secs_f64() / self.interval_secs()
+    }
+
+    /// Calls a minute.
+    pub(super) fn per_minute(&self) -> f64 {
+        60.0 / self.interval_secs()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn tokens_are_earned_at_the_rate_and_saved_up_to_the_burst() {
+        let now = Instant::now();
+        let mut bucket = Bucket::new(600, 5, now).unwrap();
+        for _ in 0..5 {
+            assert!(bucket.take(now));
+        }
+        assert!(!bucket.take(now), "the burst is spent");
+        assert_eq!(bucket.wait_for(now, 2.0), Duration::from_millis(200));
+        assert!((bucket.within(now, Duration::from_secs(1)) - 10.0).abs() < 1e-9);
+        let later = now + Duration::from_millis(100);
+        assert!(bucket.take(later), "one token a tenth of a second");
+        let much_later = later + Duration::from_secs(60);
+        assert!((bucket.available(much_later) - 5.0).abs() < 1e-9, "capped");
+        assert!(Bucket::new(0, 5, now).is_none(), "zero is no limit");
+    }
+}
