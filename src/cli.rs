@@ -246,7 +246,14 @@ pub struct ResilienceArgs {
     /// How long cached Bloc answers stay fresh, in milliseconds; 0 turns the cache off.
     #[arg(long, env = "CACHE_TTL_MS", default_value_t = 5_000)]
     pub cache_ttl_ms: u64,
-    /// Size of the shared record cache, in KiB of Bloc JSON (a record weighs at least 1 KiB).
+    /// The staleness bound, in milliseconds: a cached answer older than --cache-ttl-ms and
+    /// up to this old is served at once while a refresh is queued; an older one is fetched
+    /// again or its field errors. At least --cache-ttl-ms (equal: nothing is served stale).
+    #[arg(long, env = "MAX_STALENESS_MS",
+          default_value_t = duration_ms(Resilience::default().max_staleness))]
+    pub max_staleness_ms: u64,
+    /// Size of the shared record cache, in KiB (a record weighs its JSON and its decoded
+    /// form, about 1.2 KiB for a typical one).
     #[arg(long, env = "CACHE_CAPACITY", default_value_t = Resilience::default().cache_capacity)]
     pub cache_capacity: u64,
     /// How long cached records are kept to serve stale while Bloc is failing, in seconds.
@@ -397,6 +404,13 @@ impl Cli {
             .map(|o| HeaderValue::from_str(o.trim()).map_err(|_| format!("bad CORS origin `{o}`")))
             .collect::<Result<_, _>>()?;
         let o = &self.operation;
+        if self.resilience.max_staleness_ms < self.resilience.cache_ttl_ms {
+            return Err(format!(
+                "--max-staleness-ms ({}) must be at least --cache-ttl-ms ({}): records are \
+                 fresh for the TTL and may be served stale only after it",
+                self.resilience.max_staleness_ms, self.resilience.cache_ttl_ms
+            ));
+        }
         // The sandbox's data is fake, so GraphiQL's headers tab can carry a working key.
         let demo_key = self.sandbox.then(generate_key);
         Ok(Config {
@@ -432,6 +446,7 @@ impl Cli {
                     rate_per_minute: r.upstream_rate,
                     burst: r.upstream_burst,
                     cache_ttl: Duration::from_millis(r.cache_ttl_ms),
+                    max_staleness: Duration::from_millis(r.max_staleness_ms),
                     cache_capacity: r.cache_capacity,
                     stale_for: Duration::from_secs(r.stale_for_secs),
                     max_retries: r.upstream_retries,
