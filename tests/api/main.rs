@@ -20,6 +20,7 @@ mod customer;
 mod differential;
 mod direct;
 mod drift;
+mod freshness;
 mod hostile_ids;
 mod http_surface;
 mod limits;
