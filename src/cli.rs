@@ -392,6 +392,15 @@ pub struct SandboxArgs {
     /// Hold back every answer by this many milliseconds, to stand in for a distant Bloc.
     #[arg(long, env = "SANDBOX_LATENCY_MS", default_value_t = 0)]
     pub latency_ms: u64,
+    /// How many customers to serve; the first 60 are always the same ones, and more are
+    /// generated from the same seed (for benchmarks with large organisations).
+    #[arg(long, env = "SANDBOX_CUSTOMERS", default_value_t = sandbox::CUSTOMER_COUNT as u32,
+          value_parser = clap::value_parser!(u32).range(1..=sandbox::MAX_CUSTOMERS as i64))]
+    pub customers: u32,
+    /// Every record changes all the time: its `updated_at` is the moment it is served, so a
+    /// client can tell how old the data it got through the facade is.
+    #[arg(long, env = "SANDBOX_LIVE_UPDATES")]
+    pub live_updates: bool,
 }
 
 impl Cli {

@@ -50,11 +50,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         let listener = TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
-        let latency = std::time::Duration::from_millis(args.latency_ms);
-        let sandbox = sandbox::start_with_latency(listener, latency)?;
+        let options = sandbox::SandboxOptions {
+            latency: std::time::Duration::from_millis(args.latency_ms),
+            customers: usize::try_from(args.customers).unwrap_or(usize::MAX),
+            live_updates: args.live_updates,
+        };
+        let sandbox = sandbox::start_with(listener, options)?;
         tracing::info!(
-            "Bloc sandbox serving {} fake customers at {}",
-            sandbox::CUSTOMER_COUNT,
+            "Bloc sandbox serving {} fake customers{} at {}",
+            options.customers,
+            if options.live_updates {
+                ", updated as they are served,"
+            } else {
+                ""
+            },
             sandbox.base_url
         );
         server::shutdown_signal().await;

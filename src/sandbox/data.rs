@@ -6,7 +6,7 @@
 //! is a fixture that tests and docs quote, and no crate promises its sequence across versions.
 
 // Bounded by construction: every operand is a constant of this file, a customer's index
-// (below `CUSTOMER_COUNT`) or `rng.below(n)` (below `n`), and nothing depends on input.
+// (below `MAX_CUSTOMERS`) or `rng.below(n)` (below `n`), and nothing depends on input.
 #![allow(
     clippy::arithmetic_side_effects,
     reason = "a fixed fixture generator whose sums stay far below u64::MAX"
@@ -16,16 +16,30 @@ use std::sync::LazyLock;
 
 use serde_json::{Value, json};
 
-/// How many customers the sandbox holds.
+/// How many customers the sandbox holds unless told otherwise (`bloc-graphql sandbox
+/// --customers`); these first records are the ones tests and docs quote.
 pub const CUSTOMER_COUNT: usize = 60;
+
+/// Most customers one sandbox can hold: records past [`CUSTOMER_COUNT`] carry their index in
+/// an ObjectId's 3-byte counter, which is what keeps their ids unique.
+pub const MAX_CUSTOMERS: usize = 1 << 24;
 
 const SEED: u64 = 0x0b10_c5a1_dbcf_2023;
 const ORGANIZATION_ID: &str = "640b045929eb9cf45bc720c9";
 
-/// Every sandbox customer, in list order.
+/// The default sandbox's customers ([`CUSTOMER_COUNT`] of them), in list order.
 pub fn customers() -> &'static [Value] {
-    static CUSTOMERS: LazyLock<Vec<Value>> = LazyLock::new(generate);
+    static CUSTOMERS: LazyLock<Vec<Value>> = LazyLock::new(|| generate(CUSTOMER_COUNT));
     &CUSTOMERS
+}
+
+/// The first `count` customers of the seeded stream (at most [`MAX_CUSTOMERS`]), in list
+/// order: a prefix of every longer run, so the first [`CUSTOMER_COUNT`] are always
+/// [`customers`].
+pub fn generate(count: usize) -> Vec<Value> {
+    let count = count.min(MAX_CUSTOMERS);
+    let mut rng = SplitMix(SEED);
+    (0..count).map(|n| customer(n, count, &mut rng)).collect()
 }
 
 struct SplitMix(u64);
@@ -152,12 +166,37 @@ const PHONE_PREFIXES: &[&str] = &[
     "0803", "0806", "0813", "0816", "0703", "0705", "0809", "0905",
 ];
 
-fn generate() -> Vec<Value> {
-    let mut rng = SplitMix(SEED);
-    (0..CUSTOMER_COUNT).map(|n| customer(n, &mut rng)).collect()
+/// When the first customer past [`CUSTOMER_COUNT`] was created: nine days after the last of
+/// them, as their own spacing goes.
+const LATER_START: u64 = 1_672_531_200 + CUSTOMER_COUNT as u64 * 86_400 * 9;
+/// The stretch of time customers past [`CUSTOMER_COUNT`] are spread over, however many there
+/// are: nine days each would put the 10,000th two centuries ahead.
+const LATER_SPAN: u64 = 2 * 365 * 86_400;
+
+/// When customer `n` of `count` was created, and its 24-hex id.
+fn created_and_id(n: usize, count: usize, rng: &mut SplitMix) -> (u64, String) {
+    if n < CUSTOMER_COUNT {
+        // The quoted records: these draws must stay exactly as they were.
+        let created = 1_672_531_200 + n as u64 * 86_400 * 9 + rng.below(86_400);
+        let mut id = format!("{:08x}{:016x}", created, rng.next());
+        id.truncate(24);
+        return (created, id);
+    }
+    let later = (n - CUSTOMER_COUNT) as u64;
+    let spread = (count - CUSTOMER_COUNT).max(1) as u64;
+    let created = LATER_START + later * LATER_SPAN / spread + rng.below(3_600);
+    // A real ObjectId's layout: 4-byte time, 5 random bytes, 3-byte counter. The counter is the
+    // index, so no two ids collide however the random bytes fall.
+    let id = format!(
+        "{:08x}{:010x}{:06x}",
+        created,
+        rng.next() & 0xff_ffff_ffff,
+        n & 0xff_ffff
+    );
+    (created, id)
 }
 
-fn customer(n: usize, rng: &mut SplitMix) -> Value {
+fn customer(n: usize, count: usize, rng: &mut SplitMix) -> Value {
     let female = rng.below(2) == 0;
     let first = rng.pick(if female { FIRST_FEMALE } else { FIRST_MALE });
     let last = rng.pick(LAST);
@@ -178,9 +217,7 @@ fn customer(n: usize, rng: &mut SplitMix) -> Value {
     } else {
         1 + rng.below(3)
     };
-    let created = 1_672_531_200 + n as u64 * 86_400 * 9 + rng.below(86_400);
-    let mut id = format!("{:08x}{:016x}", created, rng.next());
-    id.truncate(24);
+    let (created, id) = created_and_id(n, count, rng);
     let email = format!(
         "{}.{}{}@example.ng",
         first.to_lowercase(),
@@ -272,7 +309,7 @@ fn merge(into: &mut Value, from: Value) {
 /// An RFC 3339 UTC timestamp with Bloc's millisecond precision.
 #[allow(
     clippy::expect_used,
-    reason = "the generator's seconds are dates in 2023 and 2024, well within chrono's range"
+    reason = "the generator's seconds are dates from 2023 to 2026, well within chrono's range"
 )]
 fn timestamp(seconds: u64, rng: &mut SplitMix) -> String {
     let at = chrono::DateTime::from_timestamp(seconds as i64, 0).expect("seconds in range");
