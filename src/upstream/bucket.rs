@@ -6,7 +6,9 @@
 
 use tokio::time::{Duration, Instant};
 
-/// `per_minute` tokens a minute, at most `capacity` saved up.
+/// At most `per_minute` calls in any minute: up to `burst` saved up, earned at the rest of
+/// the rate. (A bucket earning the whole rate on top of its burst would allow `per_minute +
+/// burst` in the minute after a quiet spell, past Bloc's limit.)
 #[derive(Debug)]
 pub(super) struct Bucket {
     /// Time to earn one token.
@@ -17,10 +19,12 @@ pub(super) struct Bucket {
 }
 
 impl Bucket {
-    /// A full bucket; `None` when `per_minute` is zero (no limit).
+    /// A full bucket; `None` when `per_minute` is zero (no limit). The burst is at least 1
+    /// and at most half the rate, so the other half at least is earned.
     pub(super) fn new(per_minute: u32, burst: u32, now: Instant) -> Option<Self> {
-        let interval = Duration::from_secs(60).checked_div(per_minute)?;
-        let capacity = f64::from(burst.max(1));
+        let burst = burst.min(per_minute / 2).max(1);
+        let interval = Duration::from_secs(60).checked_div(per_minute.checked_sub(burst)?)?;
+        let capacity = f64::from(burst);
         Some(Self {
             interval,
             capacity,
@@ -70,7 +74,7 @@ impl Bucket {
         self.tokens + window.as_secs_f64() / self.interval_secs()
     }
 
-    /// Calls a minute.
+    /// Tokens earned a minute.
     pub(super) fn per_minute(&self) -> f64 {
         60.0 / self.interval_secs()
     }
@@ -81,9 +85,27 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
-    async fn tokens_are_earned_at_the_rate_and_saved_up_to_the_burst() {
+    async fn no_minute_ever_holds_more_calls_than_the_rate() {
         let now = Instant::now();
-        let mut bucket = Bucket::new(600, 5, now).unwrap();
+        let mut bucket = Bucket::new(100, 50, now).unwrap();
+        let mut calls = 0;
+        let mut at = now;
+        while at <= now + Duration::from_secs(60) {
+            while bucket.take(at) {
+                calls += 1;
+            }
+            at += Duration::from_millis(10);
+        }
+        // The burst, and the rest of the rate earned (the last token, due at 60 s exactly,
+        // may be a float's breadth late).
+        assert!((99..=100).contains(&calls), "{calls}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tokens_are_earned_at_the_rate_less_the_burst_and_saved_up_to_the_burst() {
+        let now = Instant::now();
+        // 605 a minute with bursts of 5: 600 a minute earned.
+        let mut bucket = Bucket::new(605, 5, now).unwrap();
         for _ in 0..5 {
             assert!(bucket.take(now));
         }

@@ -5,8 +5,9 @@
 //!   own calls, not in front of everyone else's.
 //! - A client is never made to wait for a token it would not get in time: its turn is
 //!   computed when it asks (its place in the rotation against the tokens the bucket will have
-//!   earned), and if that turn comes after its deadline (less the call's expected latency) it
-//!   is refused at once, to be answered `UPSTREAM_RATE_LIMITED`.
+//!   earned), and if that turn comes after its deadline (less the call's expected latency), or
+//!   more than [`MAX_TURN_WAIT`] from now, it is refused at once, to be answered
+//!   `UPSTREAM_RATE_LIMITED`.
 //! - Background refreshes (stale records being revalidated) use what waiting clients leave:
 //!   they start only while the bucket holds a reserve beyond them, so a miss that arrives next
 //!   still finds a token. A refresh first waits a moment ([`GATHER`]) so that the records
@@ -32,6 +33,11 @@ pub(super) const GATHER: Duration = Duration::from_millis(200);
 
 /// The share of the burst kept for clients waiting on misses: refreshes never take it.
 const RESERVE_SHARE: f64 = 0.1;
+
+/// The longest a client waits for its turn. A later turn is refused at once, even inside the
+/// deadline: a screen is better served by an error it can show (and retry after
+/// `retry_after`) than by seconds of nothing.
+pub(super) const MAX_TURN_WAIT: Duration = Duration::from_secs(1);
 
 /// A refresh waiting for its turn.
 #[derive(Clone, Copy, Debug)]
@@ -102,7 +108,8 @@ impl Scheduler {
     }
 
     /// A token for a call `client` waits on, taken before `deadline` less `expected` (the
-    /// call's expected latency), or at once the time until the budget would allow it.
+    /// call's expected latency) and within [`MAX_TURN_WAIT`], or at once the time until the
+    /// budget would allow it.
     pub(super) async fn admit(
         &self,
         client: &Arc<str>,
@@ -117,7 +124,10 @@ impl Scheduler {
             }
             let turn = state.waiting.turn_of(client);
             let wait = state.bucket.wait_for(now, turn as f64);
-            let start_by = deadline.checked_sub(expected).unwrap_or(now);
+            let start_by = deadline
+                .checked_sub(expected)
+                .unwrap_or(now)
+                .min(now.checked_add(MAX_TURN_WAIT).unwrap_or(now));
             if now.checked_add(wait).is_none_or(|at| at > start_by) {
                 return Err(wait);
             }
@@ -360,29 +370,55 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_client_is_refused_at_once_when_its_turn_would_come_after_its_deadline() {
-        // 60 a minute: one token a second.
-        let scheduler = Arc::new(Scheduler::new(60, 1).unwrap());
-        let soon = Instant::now() + Duration::from_millis(1500);
+        // 121 a minute with bursts of 1: a token every half second.
+        let scheduler = Arc::new(Scheduler::new(121, 1).unwrap());
+        let soon = Instant::now() + Duration::from_millis(900);
         drain(&scheduler, soon).await;
         let driver = drive(&scheduler);
 
         let started = Instant::now();
         let a = client("a");
+        // Calls expected to take 100 ms must start by 800 ms: the first's turn (500 ms) is
+        // in time, the second's (1 s) is not.
         let first = scheduler.admit(&a, soon, Duration::from_millis(100));
         let second = scheduler.admit(&a, soon, Duration::from_millis(100));
         let (first, second) = tokio::join!(first, second);
 
         assert!(first.is_ok(), "a token within the deadline");
-        let wait = second.unwrap_err();
-        assert_eq!(wait, Duration::from_secs(2), "its turn is two tokens away");
+        assert_eq!(
+            second.unwrap_err(),
+            Duration::from_secs(1),
+            "two tokens away"
+        );
         // Refused without waiting: the join ended when the first was granted.
-        assert_eq!(Instant::now() - started, Duration::from_secs(1));
+        assert_eq!(Instant::now() - started, Duration::from_millis(500));
+        driver.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_client_waits_longer_than_the_longest_turn_whatever_its_deadline() {
+        // A token every 0.4 s: the third turn (1.2 s away) is past the longest wait.
+        let scheduler = Arc::new(Scheduler::new(151, 1).unwrap());
+        let far = Instant::now() + Duration::from_secs(60);
+        drain(&scheduler, far).await;
+        let driver = drive(&scheduler);
+
+        let a = client("a");
+        let (first, second, third) = tokio::join!(
+            scheduler.admit(&a, far, Duration::ZERO),
+            scheduler.admit(&a, far, Duration::ZERO),
+            scheduler.admit(&a, far, Duration::ZERO),
+        );
+
+        assert!(first.is_ok() && second.is_ok());
+        assert!(third.is_err());
         driver.abort();
     }
 
     #[tokio::test(start_paused = true)]
     async fn waiting_clients_take_turns() {
-        let scheduler = Arc::new(Scheduler::new(60, 1).unwrap());
+        // Turns a tenth of a second apart: all inside the longest wait.
+        let scheduler = Arc::new(Scheduler::new(601, 1).unwrap());
         let far = Instant::now() + Duration::from_secs(60);
         drain(&scheduler, far).await;
         let order = Arc::new(Mutex::new(Vec::new()));
@@ -410,8 +446,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn refreshes_wait_for_waiting_clients_and_the_reserve_and_go_most_wanted_first() {
-        // 600 a minute, bursts of 20: a reserve of 2 tokens for clients.
-        let scheduler = Scheduler::new(600, 20).unwrap();
+        // 620 a minute, bursts of 20: 600 earned, a reserve of 2 tokens for clients.
+        let scheduler = Scheduler::new(620, 20).unwrap();
         let due = Instant::now() + Duration::from_secs(30);
         scheduler.queue_refresh(&customer("idle"), due);
         scheduler.queue_refresh(&customer("wanted"), due);

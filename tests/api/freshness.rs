@@ -290,11 +290,12 @@ async fn misses_that_would_queue_for_the_budget_are_bought_with_one_list_call() 
 
 #[tokio::test]
 async fn a_miss_whose_turn_would_come_after_its_deadline_is_refused_at_once() {
-    // One call a second, no burst, a 2-second deadline (1.75 s for Bloc calls).
+    // A call every half second and a burst of one; a 1-second deadline (0.8 s for Bloc
+    // calls).
     let app = spawn_app_with(|c| {
-        c.limits.request_timeout = Duration::from_secs(2);
+        c.limits.request_timeout = Duration::from_secs(1);
         c.resilience = Resilience {
-            rate_per_minute: 60,
+            rate_per_minute: 121,
             burst: 1,
             max_retries: 0,
             ..Resilience::default()
@@ -314,14 +315,14 @@ async fn a_miss_whose_turn_would_come_after_its_deadline_is_refused_at_once() {
     app.post(&json!({ "query": "{ customers { id } }" }), &[])
         .await;
 
-    // Two misses at once: the first's turn is a second away, the second's two.
+    // Two misses at once: the first's turn is half a second away, the second's a second.
     let answer = app.post(&lookups(1..3), &[]).await.json();
 
     assert_eq!(answer["data"]["c1"]["id"], id(1), "{answer}");
     assert_eq!(answer["data"]["c2"], Value::Null);
     assert_eq!(codes(&answer), ["UPSTREAM_RATE_LIMITED"]);
     assert_eq!(
-        answer["errors"][0]["extensions"]["retry_after"], 2,
+        answer["errors"][0]["extensions"]["retry_after"], 1,
         "{answer}"
     );
 }
