@@ -123,6 +123,10 @@ impl Scheduler {
                 return Ok(());
             }
             let turn = state.waiting.turn_of(client);
+            // Everyone queued had stopped waiting: the fast path after all.
+            if turn == 1 && state.bucket.take(now) {
+                return Ok(());
+            }
             let wait = state.bucket.wait_for(now, turn as f64);
             let start_by = deadline
                 .checked_sub(expected)
