@@ -7,6 +7,11 @@
 //! `customer.updated_at`, which the sandbox's `--live-updates` sets to the moment Bloc served
 //! it) and whether the facade marked it stale. At the end it prints one JSON object.
 //!
+//! With `--rest-template 'http://HOST:PORT/customer/{id}'` it sends `GET` to that URL (the id
+//! substituted, percent-encoded) instead of the GraphQL `POST`, for REST baselines such as
+//! bench/proxy: a 200 with a JSON body is an answer, its age taken from a top-level
+//! `updated_at` when there is one; any other status is the error `HTTP_<status>`.
+//!
 //! Built for one core (a current-thread runtime, pinned with taskset by the script): request
 //! bodies are rendered once per id, and answers are parsed into a borrowed struct.
 
@@ -39,13 +44,23 @@ use stats::Stats;
 /// The query every request sends; only the id changes.
 const QUERY: &str = "query Economy($id: ID!) { customer(id: $id) { id name kyc_tier updated_at } }";
 
-/// Closed-loop load of one-customer GraphQL queries over random ids; prints one JSON object.
+/// Closed-loop load of one-customer GraphQL queries (or REST GETs) over random ids; prints one
+/// JSON object.
 #[derive(Debug, Parser)]
 #[command(name = "loadgen")]
 struct Args {
     /// The facade's GraphQL endpoint, e.g. `http://127.0.0.1:18193/graphql` (plain HTTP).
-    #[arg(long)]
-    url: Uri,
+    #[arg(
+        long,
+        required_unless_present = "rest_template",
+        conflicts_with = "rest_template"
+    )]
+    url: Option<Uri>,
+    /// Instead of GraphQL: `GET` this URL with `{id}` replaced by the id, e.g.
+    /// `http://127.0.0.1:18182/customer/{id}` (plain HTTP). A 200 with a JSON body is an
+    /// answer, aged by its top-level `updated_at`; any other status is `HTTP_<status>`.
+    #[arg(long, value_name = "URL")]
+    rest_template: Option<String>,
     /// File of customer ids, one per line; for Zipf, the first line is the most asked for.
     #[arg(long, value_name = "FILE")]
     ids: PathBuf,
@@ -84,13 +99,21 @@ enum Pick {
     Zipf,
 }
 
+/// One id's request, rendered once: a request clones reference counts.
+#[derive(Clone, Default)]
+struct Prepared {
+    path: Uri,
+    body: Bytes,
+}
+
 /// What every task shares.
 struct Shared {
     addr: SocketAddr,
-    path: Uri,
+    /// GraphQL `POST`s, or REST `GET`s (`--rest-template`).
+    rest: bool,
     headers: HeaderMap,
-    /// One rendered request body per id, in file order: a request clones a reference count.
-    bodies: Vec<Bytes>,
+    /// One request per id, in file order.
+    requests: Vec<Prepared>,
     zipf: Option<Zipf<f64>>,
     timeout: Duration,
     /// Answers to requests started from here on are measured.
@@ -142,48 +165,70 @@ async fn run(args: Args) -> Result<serde_json::Value, String> {
 async fn setup(args: &Args) -> Result<Shared, String> {
     let text = std::fs::read_to_string(&args.ids)
         .map_err(|e| format!("cannot read {}: {e}", args.ids.display()))?;
-    let bodies: Vec<Bytes> = text
+    let ids: Vec<&str> = text
         .lines()
         .map(str::trim)
         .filter(|id| !id.is_empty())
-        .map(|id| {
-            let body = serde_json::json!({ "query": QUERY, "variables": { "id": id } });
-            Bytes::from(body.to_string())
-        })
         .collect();
-    if bodies.is_empty() {
+    let Some(first) = ids.first() else {
         return Err(format!("{} holds no ids", args.ids.display()));
-    }
+    };
     let zipf = match args.distribution {
         Pick::Uniform => None,
         Pick::Zipf => Some(
-            Zipf::new(bodies.len() as f64, args.zipf_s)
+            Zipf::new(ids.len() as f64, args.zipf_s)
                 .map_err(|e| format!("bad --zipf-s {}: {e}", args.zipf_s))?,
         ),
     };
-    let authority = args
-        .url
-        .authority()
-        .ok_or("--url needs a host and port, e.g. http://127.0.0.1:18193/graphql")?
-        .clone();
-    if args.url.scheme_str() != Some("http") {
-        return Err("--url must be plain http://".into());
-    }
+    let (authority, requests) = match (&args.rest_template, &args.url) {
+        (Some(template), _) => {
+            if !template.contains("{id}") {
+                return Err(format!("--rest-template {template:?} holds no {{id}}"));
+            }
+            let (authority, _) = split_url(&rest_url(template, first), "--rest-template")?;
+            let requests = ids
+                .iter()
+                .map(|id| {
+                    let (at, path) = split_url(&rest_url(template, id), "--rest-template")?;
+                    if at != authority {
+                        return Err(format!("--rest-template {template:?}: {{id}} in the host"));
+                    }
+                    Ok(Prepared {
+                        path,
+                        body: Bytes::new(),
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            (authority, requests)
+        }
+        (None, Some(url)) => {
+            let (authority, path) = split_url(&url.to_string(), "--url")?;
+            let requests = ids
+                .iter()
+                .map(|id| {
+                    let body = serde_json::json!({ "query": QUERY, "variables": { "id": id } });
+                    Prepared {
+                        path: path.clone(),
+                        body: Bytes::from(body.to_string()),
+                    }
+                })
+                .collect();
+            (authority, requests)
+        }
+        (None, None) => return Err("give --url or --rest-template".into()),
+    };
     let addr = tokio::net::lookup_host(authority.as_str())
         .await
         .map_err(|e| format!("cannot resolve {authority}: {e}"))?
         .next()
         .ok_or_else(|| format!("{authority} resolves to no address"))?;
-    let path = args
-        .url
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .parse::<Uri>()
-        .map_err(|e| format!("bad --url path: {e}"))?;
+    let rest = args.rest_template.is_some();
     let mut headers = HeaderMap::new();
     let host = HeaderValue::from_str(authority.as_str()).map_err(|e| e.to_string())?;
     headers.insert(HOST, host);
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if !rest {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
     for header in &args.headers {
         let (name, value) = header
             .split_once(':')
@@ -197,9 +242,9 @@ async fn setup(args: &Args) -> Result<Shared, String> {
     let measure_from = Instant::now() + Duration::from_secs_f64(args.warmup_seconds.max(0.0));
     Ok(Shared {
         addr,
-        path,
+        rest,
         headers,
-        bodies,
+        requests,
         zipf,
         timeout: Duration::from_millis(args.timeout_ms),
         measure_from,
@@ -226,10 +271,10 @@ async fn worker(shared: Arc<Shared>, mut rng: SmallRng) -> Stats {
             if started >= shared.until {
                 break;
             }
-            let body = pick(&shared, &mut rng);
+            let prepared = pick(&shared, &mut rng);
             let deadline = (started + shared.timeout).min(shared.until);
             let exchange =
-                tokio::time::timeout_at(deadline.into(), send(&mut sender, &shared, body));
+                tokio::time::timeout_at(deadline.into(), send(&mut sender, &shared, prepared));
             let measured = started >= shared.measure_from;
             let outcome = exchange.await;
             let latency = started.elapsed();
@@ -249,7 +294,9 @@ async fn worker(shared: Arc<Shared>, mut rng: SmallRng) -> Stats {
                     break;
                 }
                 Ok(Ok((status, bytes))) => {
-                    if measured {
+                    if measured && shared.rest {
+                        answer::record_rest(&mut stats, latency, status, &bytes);
+                    } else if measured {
                         answer::record(&mut stats, latency, status, &bytes);
                     }
                 }
@@ -257,6 +304,43 @@ async fn worker(shared: Arc<Shared>, mut rng: SmallRng) -> Stats {
         }
     }
     stats
+}
+
+/// A plain-HTTP URL's `host:port` and its path (with the query), as `flag` names it.
+fn split_url(url: &str, flag: &str) -> Result<(String, Uri), String> {
+    let url = url
+        .parse::<Uri>()
+        .map_err(|e| format!("bad {flag} {url:?}: {e}"))?;
+    if url.scheme_str() != Some("http") {
+        return Err(format!("{flag} must be plain http://"));
+    }
+    let authority = url
+        .authority()
+        .ok_or_else(|| {
+            format!("{flag} needs a host and port, e.g. http://127.0.0.1:18193/graphql")
+        })?
+        .as_str()
+        .to_owned();
+    let path = url
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .parse::<Uri>()
+        .map_err(|e| format!("bad {flag} path: {e}"))?;
+    Ok((authority, path))
+}
+
+/// `template` with every `{id}` replaced by `id`, percent-encoded but for RFC 3986's
+/// unreserved characters.
+fn rest_url(template: &str, id: &str) -> String {
+    let mut encoded = String::with_capacity(id.len());
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    template.replace("{id}", &encoded)
 }
 
 async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, String> {
@@ -272,15 +356,15 @@ async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, String> {
     Ok(sender)
 }
 
-fn pick(shared: &Shared, rng: &mut SmallRng) -> Bytes {
-    let count = shared.bodies.len();
+fn pick(shared: &Shared, rng: &mut SmallRng) -> Prepared {
+    let count = shared.requests.len();
     let index = match &shared.zipf {
         // Ranks are 1..=count as floats; rank 1 is the file's first id.
         Some(zipf) => (zipf.sample(rng) as usize).saturating_sub(1),
         None => rng.random_range(0..count),
     };
     shared
-        .bodies
+        .requests
         .get(index.min(count.saturating_sub(1)))
         .cloned()
         .unwrap_or_default()
@@ -289,11 +373,15 @@ fn pick(shared: &Shared, rng: &mut SmallRng) -> Bytes {
 async fn send(
     sender: &mut SendRequest<Full<Bytes>>,
     shared: &Shared,
-    body: Bytes,
+    prepared: Prepared,
 ) -> Result<(StatusCode, Bytes), hyper::Error> {
-    let mut request = Request::new(Full::new(body));
-    *request.method_mut() = Method::POST;
-    *request.uri_mut() = shared.path.clone();
+    let mut request = Request::new(Full::new(prepared.body));
+    *request.method_mut() = if shared.rest {
+        Method::GET
+    } else {
+        Method::POST
+    };
+    *request.uri_mut() = prepared.path;
     *request.headers_mut() = shared.headers.clone();
     sender.ready().await?;
     let response = sender.send_request(request).await?;

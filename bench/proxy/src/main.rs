@@ -1,6 +1,8 @@
 //! The `proxy` baseline of the benchmark: a bare axum + reqwest handler that makes the same
 //! upstream call as the facade and returns the same three fields, with none of the GraphQL
-//! layer. `GET /customer/{id}` → `GET {BLOC_API_URL}/customers/{id}` → `{name, kyc_tier, status}`.
+//! layer. `GET /customer/{id}` → `GET {BLOC_API_URL}/customers/{id}` → `{name, kyc_tier, status,
+//! updated_at}`; `updated_at` is passed through as Bloc sent it, so bench/economy can tell how
+//! old the proxy's answers are. One Bloc call per request: no cache, no budget.
 //!
 //! Usage: `bench-proxy LISTEN_ADDR BLOC_API_URL` (the key is a fixed sandbox key).
 
@@ -39,6 +41,7 @@ async fn customer(
         "name": format!("{first} {last}"),
         "kyc_tier": data["kyc_tier"].as_str().and_then(|t| t.parse::<i32>().ok()),
         "status": data["status"],
+        "updated_at": data["updated_at"].as_str(),
     })))
 }
 
