@@ -253,7 +253,7 @@ pub struct ResilienceArgs {
           default_value_t = duration_ms(Resilience::default().max_staleness))]
     pub max_staleness_ms: u64,
     /// Size of the shared record cache, in KiB (a record weighs its JSON and its decoded
-    /// form, about 1.2 KiB for a typical one).
+    /// form, about 1.5 KiB for a typical one).
     #[arg(long, env = "CACHE_CAPACITY", default_value_t = Resilience::default().cache_capacity)]
     pub cache_capacity: u64,
     /// How long cached records are kept to serve stale while Bloc is failing, in seconds.

@@ -115,7 +115,7 @@ pub struct Resilience {
     /// At least `cache_ttl` (equal: nothing is served stale).
     pub max_staleness: Duration,
     /// Cache size in KiB: a record weighs the bytes of its JSON and its decoded struct (about
-    /// 1.2 KiB for a typical record); the list weighs its records.
+    /// 1.5 KiB for a typical record); the list weighs its pointers (it shares its records).
     pub cache_capacity: u64,
     /// How long cached records are kept for serving stale while the circuit is open.
     pub stale_for: Duration,

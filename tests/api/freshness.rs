@@ -326,3 +326,49 @@ async fn a_miss_whose_turn_would_come_after_its_deadline_is_refused_at_once() {
         "{answer}"
     );
 }
+
+#[tokio::test]
+async fn a_twenty_thousand_customer_list_and_its_records_fit_the_default_cache() {
+    let app = app().await;
+    Mock::given(method("GET"))
+        .and(path(LIST))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list_envelope(records(20_000))))
+        .expect(1)
+        .mount(&app.bloc)
+        .await;
+    let counted = app
+        .post(&json!({ "query": "{ customer_count }" }), &[])
+        .await
+        .json();
+    assert_eq!(counted["data"]["customer_count"], 20_000, "{counted}");
+
+    // Every record the list brought is answered from the cache: no single call (the mock
+    // would answer one with 404, and the field with null).
+    for round in 0..4 {
+        let fields: Vec<String> = (0..100)
+            .map(|k| {
+                let n = k * 200 + round * 50;
+                format!(r#"c{n}: customer(id: "{}") {{ id }}"#, id(n))
+            })
+            .collect();
+        let answer = app
+            .post(
+                &json!({ "query": format!("{{ {} }}", fields.join(" ")) }),
+                &[],
+            )
+            .await
+            .json();
+        assert!(answer.get("errors").is_none(), "{answer}");
+        for k in 0..100 {
+            let n = k * 200 + round * 50;
+            assert_eq!(answer["data"][format!("c{n}")]["id"], id(n), "customer {n}");
+        }
+    }
+    // ...and the list itself, while fresh.
+    let again = app
+        .post(&json!({ "query": "{ customer_count }" }), &[])
+        .await
+        .json();
+    assert_eq!(again["data"]["customer_count"], 20_000, "{again}");
+    assert_eq!(app.upstream_paths().await, [LIST]);
+}
