@@ -381,9 +381,15 @@ impl Gateway {
             // A fresh list that does not hold the id: it is new, or no customer at all.
             return None;
         }
-        if !inner.flights.contains(&Resource::List) {
-            let now = Instant::now();
-            let slack = call.deadline.saturating_duration_since(now);
+        let now = Instant::now();
+        let slack = call.deadline.saturating_duration_since(now);
+        if inner.flights.contains(&Resource::List) {
+            // Join the list in flight, unless it is known to take longer than there is.
+            let measured = inner.planner.list_measure(CUSTOMERS);
+            if measured.is_some_and(|m| m.latency >= slack) {
+                return None;
+            }
+        } else {
             let misses = inner.flights.count(|r| matches!(r, Resource::Customer(_)));
             let demand = Demand {
                 distinct: misses.saturating_add(1),
@@ -446,7 +452,8 @@ impl Gateway {
 
     /// Starts the task that hands tokens to waiting clients and starts refreshes, once.
     fn ensure_driver(&self, scheduler: &Scheduler) {
-        if self.0.driving.swap(true, Ordering::AcqRel) {
+        // A read first: this runs on every answer served stale.
+        if self.0.driving.load(Ordering::Acquire) || self.0.driving.swap(true, Ordering::AcqRel) {
             return;
         }
         let gateway = Arc::downgrade(&self.0);
@@ -454,15 +461,18 @@ impl Gateway {
     }
 
     /// What a refresh turn buys: the whole list, when the planner finds it the better buy
-    /// for the customers queued; else the most demanded refresh. Skips what is in flight
-    /// (it will fill the cache anyway).
+    /// for the customers queued; else the most demanded refresh. Drops what a call in flight
+    /// will bring anyway (the resource itself, or the list it is in).
     fn plan_refresh(
         &self,
         queue: &mut HashMap<Resource, Queued>,
         outlook: Outlook,
     ) -> Option<Resource> {
         let inner = &self.0;
-        queue.retain(|resource, _| !inner.flights.contains(resource));
+        let listing = inner.flights.contains(&Resource::List);
+        queue.retain(|resource, _| {
+            !(inner.flights.contains(resource) || listing && Resource::List.covers(resource))
+        });
         let now = Instant::now();
         let customers = queue
             .iter()
