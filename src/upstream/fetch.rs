@@ -1,0 +1,266 @@
+//! The shared call to Bloc: the budget's token, the attempt, retries, what the planner learns
+//! from it, and the cache filled with its answer.
+
+use std::sync::{Arc, atomic::Ordering};
+
+use moka::future::Cache;
+use tokio::time::{Duration, Instant};
+use tracing::Instrument;
+
+use super::{
+    CUSTOMERS, Call, Entry, Fetched, Gateway, ListSnapshot, Payload, Purpose, Resource, breaker,
+    flight::Until, planner::ListMeasure,
+};
+use crate::bloc::{CallOptions, Error};
+
+impl Gateway {
+    /// The shared call: retries, then caches a success. It leaves the in-flight map after
+    /// this returns (or however it ends: see `flight.rs`).
+    pub(super) async fn fetch(
+        self,
+        resource: Resource,
+        call: Call,
+        until: Arc<Until>,
+        purpose: Purpose,
+    ) -> Fetched {
+        let (result, sent) = self.with_retries(&resource, &call, &until, purpose).await;
+        let inner = &self.0;
+        match &result {
+            Ok(payload) => {
+                if let Some(scheduler) = &inner.scheduler {
+                    scheduler.fulfilled(|queued| resource.covers(queued));
+                }
+                if let Some(cache) = &inner.cache {
+                    self.store(&resource, payload, sent, cache).await;
+                }
+            }
+            Err(error) if resource == Resource::List && error.is_answer() => {
+                let too_large = matches!(error, Error::BodyTooLarge { .. });
+                inner
+                    .planner
+                    .observe_list_failed(CUSTOMERS, too_large, Instant::now());
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn store(
+        &self,
+        resource: &Resource,
+        payload: &Payload,
+        at: Instant,
+        cache: &Cache<Resource, Entry>,
+    ) {
+        if let Payload::List(list) = payload {
+            for customer in &list.customers {
+                let entry = Entry {
+                    payload: Payload::Customer(Some(customer.clone())),
+                    at,
+                };
+                cache
+                    .insert(Resource::Customer(customer.id.clone()), entry)
+                    .await;
+            }
+        }
+        let entry = Entry {
+            payload: payload.clone(),
+            at,
+        };
+        cache.insert(resource.clone(), entry).await;
+    }
+
+    /// Attempts until one answers, or until retrying would not help, is not allowed, or could
+    /// not start before every waiting request's deadline. Also says when the last attempt
+    /// was sent.
+    async fn with_retries(
+        &self,
+        resource: &Resource,
+        call: &Call,
+        until: &Until,
+        purpose: Purpose,
+    ) -> (Fetched, Instant) {
+        self.0.budget.deposit();
+        let mut retries: u32 = 0;
+        let mut prepaid = purpose == Purpose::Refresh;
+        loop {
+            let sent = Instant::now();
+            let result = self.attempt(resource, call, until.get(), prepaid).await;
+            prepaid = false;
+            let Err(error) = &result else {
+                return (result, sent);
+            };
+            if purpose == Purpose::Refresh
+                || !error.is_retryable()
+                || retries >= self.0.config.max_retries
+            {
+                return (result, sent);
+            }
+            let backoff = error.retry_after().unwrap_or_else(|| {
+                full_jitter(retries, self.0.config.retry_base, self.0.config.retry_cap)
+            });
+            // Checked: a wait too long to add to now ends after any deadline.
+            let retry_at = Instant::now().checked_add(backoff);
+            if retry_at.is_none_or(|at| at >= until.get()) || !self.0.budget.withdraw() {
+                return (result, sent);
+            }
+            self.0.metrics.retries.inc();
+            tokio::time::sleep(backoff).await;
+            retries = retries.saturating_add(1);
+        }
+    }
+
+    /// One call to Bloc, if it may start before `deadline` (and get a token by then, unless
+    /// `prepaid`). Its timeout is the configured per-call timeout, never cut to a deadline,
+    /// so that a timeout always means Bloc was slow (an outage for the breaker) and never
+    /// that a request was in a hurry.
+    async fn attempt(
+        &self,
+        resource: &Resource,
+        call: &Call,
+        deadline: Instant,
+        prepaid: bool,
+    ) -> Fetched {
+        let inner = &self.0;
+        if Instant::now() >= deadline {
+            return Err(Error::DeadlineExceeded);
+        }
+        if inner.breaker.permit() == breaker::Permit::Refuse {
+            return Err(Error::CircuitOpen);
+        }
+        if !prepaid {
+            self.wait_for_budget(resource, call, deadline).await?;
+        }
+        let options = CallOptions {
+            timeout: Some(inner.call_timeout),
+            request_id: call.request_id.clone(),
+        };
+        call.stats.calls.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        // Endpoint template only: the id in the path is the client's input.
+        let span = tracing::info_span!("bloc_call", endpoint = resource.endpoint());
+        let result = async {
+            match resource {
+                Resource::Customer(id) => inner
+                    .client
+                    .customer(id, &options)
+                    .await
+                    .map(|found| Payload::Customer(found.map(Arc::new))),
+                Resource::List => inner.client.customers(&options).await.map(|list| {
+                    Payload::List(Arc::new(ListSnapshot {
+                        customers: list.customers.into_iter().map(Arc::new).collect(),
+                        undecodable: list.undecodable,
+                    }))
+                }),
+            }
+        }
+        .instrument(span)
+        .await;
+        let elapsed = started.elapsed();
+        self.learn(&result, elapsed);
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        call.stats.micros.fetch_add(micros, Ordering::Relaxed);
+        let endpoint = resource.endpoint();
+        inner
+            .metrics
+            .upstream_calls
+            .with_label_values(&[endpoint, &status_label(&result)])
+            .inc();
+        inner
+            .metrics
+            .upstream_seconds
+            .with_label_values(&[endpoint])
+            .observe(elapsed.as_secs_f64());
+        inner
+            .breaker
+            .record(matches!(&result, Err(e) if e.is_outage()));
+        inner.metrics.circuit_state.set(inner.breaker.gauge());
+        result
+    }
+
+    /// Tells the planner what an answered call cost.
+    fn learn(&self, result: &Fetched, elapsed: Duration) {
+        match result {
+            Ok(Payload::Customer(_)) => self.0.planner.observe_single(elapsed),
+            Ok(Payload::List(list)) => {
+                let bytes = list
+                    .customers
+                    .iter()
+                    .fold(0usize, |sum, c| sum.saturating_add(c.wire_bytes()));
+                let measure = ListMeasure {
+                    records: list.customers.len(),
+                    bytes,
+                    latency: elapsed,
+                };
+                self.0.planner.observe_list(CUSTOMERS, measure);
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Takes a token from the scheduler for a call a client waits on, in the client's turn,
+    /// or fails at once if that turn would come after `deadline`.
+    async fn wait_for_budget(
+        &self,
+        resource: &Resource,
+        call: &Call,
+        deadline: Instant,
+    ) -> Result<(), Error> {
+        let Some(scheduler) = &self.0.scheduler else {
+            return Ok(());
+        };
+        self.ensure_driver(scheduler);
+        let expected = match resource {
+            Resource::List => self.0.planner.list_measure(CUSTOMERS).map(|m| m.latency),
+            Resource::Customer(_) => self.0.planner.single_latency(),
+        };
+        let queued = scheduler.waiting() > 0;
+        match scheduler
+            .admit(&call.client, deadline, expected.unwrap_or_default())
+            .await
+        {
+            Ok(()) => {
+                if queued {
+                    self.0.metrics.limiter_waits.inc();
+                }
+                Ok(())
+            }
+            Err(retry_after) => {
+                self.0.metrics.limiter_rejections.inc();
+                Err(Error::BudgetExhausted { retry_after })
+            }
+        }
+    }
+}
+
+/// "Full jitter" backoff: a random wait between zero and `base * 2^retry`, capped.
+fn full_jitter(retry: u32, base: Duration, cap: Duration) -> Duration {
+    let ceiling = base.saturating_mul(1 << retry.min(16)).min(cap);
+    let mut bytes = [0u8; 8];
+    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
+        // No randomness (the OS source failed): the longest wait is the safe one.
+        return ceiling;
+    }
+    let fraction = u64::from_le_bytes(bytes) as f64 / u64::MAX as f64;
+    ceiling.mul_f64(fraction)
+}
+
+fn status_label(result: &Fetched) -> String {
+    match result {
+        Ok(Payload::Customer(None)) => "404".into(),
+        Ok(_) => "200".into(),
+        Err(Error::Unauthorized { status } | Error::UnexpectedStatus { status }) => {
+            status.to_string()
+        }
+        Err(Error::ServerError { status, .. }) => status.to_string(),
+        Err(Error::RateLimited { .. }) => "429".into(),
+        Err(Error::Timeout) => "timeout".into(),
+        Err(Error::Transport { .. }) => "transport".into(),
+        Err(Error::Decode { .. } | Error::BodyTooLarge { .. } | Error::Unsuccessful) => {
+            "bad_response".into()
+        }
+        Err(Error::CircuitOpen | Error::DeadlineExceeded | Error::BudgetExhausted { .. }) => {
+            "not_sent".into()
+        }
+    }
+}
