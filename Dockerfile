@@ -22,11 +22,14 @@ ARG RUST_VERSION=1.95
 FROM rust:${RUST_VERSION}-bookworm AS build
 WORKDIR /build
 
-# Only what `cargo build` reads. The workspace has a second member, bench/proxy: Cargo loads every
-# member's manifest (and finds its targets) even when building one package, so it comes along too.
+# Only what `cargo build` reads. The workspace has two more members, bench/proxy and bench/loadgen:
+# Cargo loads every member's manifest (and finds its targets) even when building one package, so
+# they come along too.
 COPY Cargo.toml Cargo.lock ./
 COPY bench/proxy/Cargo.toml bench/proxy/Cargo.toml
 COPY bench/proxy/src bench/proxy/src
+COPY bench/loadgen/Cargo.toml bench/loadgen/Cargo.toml
+COPY bench/loadgen/src bench/loadgen/src
 COPY src src
 
 # The registry and the target directory live in BuildKit cache mounts, so a source change rebuilds
