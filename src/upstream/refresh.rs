@@ -30,7 +30,7 @@ impl Gateway {
     }
 
     /// Starts a background refresh, unless a call for it is already in flight.
-    pub(super) fn refresh(&self, resource: Resource) {
+    fn refresh(&self, resource: Resource) {
         // The refresh's token is taken and it is not retried, so its deadline only stops a
         // call that could not even start (the breaker's probe pending) from lingering.
         let deadline = Instant::now()
@@ -69,7 +69,7 @@ impl Gateway {
     /// What a refresh turn buys: the whole list, when the planner finds it the better buy
     /// for the customers queued; else the most demanded refresh. Drops what a call in flight
     /// will bring anyway (the resource itself, or the list it is in).
-    pub(super) fn plan_refresh(
+    fn plan_refresh(
         &self,
         queue: &mut HashMap<Resource, Queued>,
         outlook: Outlook,
