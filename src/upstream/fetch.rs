@@ -27,11 +27,13 @@ impl Gateway {
         let inner = &self.0;
         match &result {
             Ok(payload) => {
-                if let Some(scheduler) = &inner.scheduler {
-                    scheduler.fulfilled(|queued| resource.covers(queued));
-                }
                 if let Some(cache) = &inner.cache {
                     self.store(&resource, payload, sent, cache).await;
+                }
+                // After the store: a record served stale meanwhile queued a refresh that the
+                // answer makes unnecessary.
+                if let Some(scheduler) = &inner.scheduler {
+                    scheduler.fulfilled(|queued| resource.covers(queued));
                 }
             }
             Err(error) if resource == Resource::List && error.is_answer() => {
