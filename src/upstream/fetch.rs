@@ -86,8 +86,7 @@ impl Gateway {
         let mut retries: u32 = 0;
         let mut prepaid = purpose == Purpose::Refresh;
         loop {
-            let sent = Instant::now();
-            let result = self.attempt(resource, call, until.get(), prepaid).await;
+            let (result, sent) = self.attempt(resource, call, until.get(), prepaid).await;
             prepaid = false;
             let Err(error) = &result else {
                 return (result, sent);
@@ -113,25 +112,26 @@ impl Gateway {
     }
 
     /// One call to Bloc, if it may start before `deadline` (and get a token by then, unless
-    /// `prepaid`). Its timeout is the configured per-call timeout, never cut to a deadline,
-    /// so that a timeout always means Bloc was slow (an outage for the breaker) and never
-    /// that a request was in a hurry.
+    /// `prepaid`), and when it was sent: an answer's age counts from there. Its timeout is
+    /// the configured per-call timeout, never cut to a deadline, so that a timeout always
+    /// means Bloc was slow (an outage for the breaker) and never that a request was in a
+    /// hurry.
     async fn attempt(
         &self,
         resource: &Resource,
         call: &Call,
         deadline: Instant,
         prepaid: bool,
-    ) -> Fetched {
+    ) -> (Fetched, Instant) {
         let inner = &self.0;
         if Instant::now() >= deadline {
-            return Err(Error::DeadlineExceeded);
+            return (Err(Error::DeadlineExceeded), Instant::now());
         }
         if inner.breaker.permit() == breaker::Permit::Refuse {
-            return Err(Error::CircuitOpen);
+            return (Err(Error::CircuitOpen), Instant::now());
         }
-        if !prepaid {
-            self.wait_for_budget(resource, call, deadline).await?;
+        if !prepaid && let Err(error) = self.wait_for_budget(resource, call, deadline).await {
+            return (Err(error), Instant::now());
         }
         let options = CallOptions {
             timeout: Some(inner.call_timeout),
@@ -177,7 +177,7 @@ impl Gateway {
             .breaker
             .record(matches!(&result, Err(e) if e.is_outage()));
         inner.metrics.circuit_state.set(inner.breaker.gauge());
-        result
+        (result, started)
     }
 
     /// Tells the planner what an answered call cost.
