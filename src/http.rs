@@ -496,3 +496,59 @@ fn wants_trace(state: &AppState, headers: &HeaderMap, principal: &Principal) -> 
                 .get(TRACE_HEADER)
                 .is_some_and(|v| v.as_bytes() == b"1"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bound(values: &[(&'static str, &'static str)]) -> Option<Duration> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in values {
+            headers.append(*name, HeaderValue::from_static(value));
+        }
+        max_age(&headers)
+    }
+
+    #[test]
+    fn a_clients_freshness_bound_is_the_smallest_it_states_and_nothing_else() {
+        assert_eq!(bound(&[]), None);
+        assert_eq!(
+            bound(&[("cache-control", "max-age=10")]),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            bound(&[("cache-control", "Public, MAX-AGE = \"7\"")]),
+            Some(Duration::from_secs(7)),
+            "case, spaces and quotes"
+        );
+        assert_eq!(
+            bound(&[
+                ("cache-control", "max-age=10"),
+                ("cache-control", "max-age=3")
+            ]),
+            Some(Duration::from_secs(3)),
+            "the smallest of several"
+        );
+        assert_eq!(
+            bound(&[("cache-control", "no-cache")]),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(bound(&[("pragma", "no-cache")]), Some(Duration::ZERO));
+        assert_eq!(
+            bound(&[("cache-control", "max-age=18446744073709551615")]),
+            Some(Duration::from_secs(u64::MAX)),
+            "the largest number is read, then capped by the service's bound"
+        );
+        for ignored in [
+            "max-age=-1",
+            "max-age=1.5",
+            "max-age=99999999999999999999999",
+            "max-age",
+            "s-maxage=0",
+            "no-store",
+            "max-stale=0",
+        ] {
+            assert_eq!(bound(&[("cache-control", ignored)]), None, "{ignored}");
+        }
+    }
+}
