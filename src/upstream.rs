@@ -16,7 +16,8 @@
 //!   deadline is refused at once (`UPSTREAM_RATE_LIMITED`), never made to wait in vain.
 //! - **Many records for one call** ([`planner`]): when the records due (misses waiting, or
 //!   refreshes gathered) are more than single calls can buy cheaply or in time, one list call
-//!   buys them all, decided from the list's measured size and latency.
+//!   buys them all, decided from the list call's measured latency (which carries its size)
+//!   and whether it fits the body limit.
 //! - Coalescing: concurrent requests for the same resource share one call in flight. The
 //!   shared call is no request's: each attempt has the configured per-call timeout, it may
 //!   start attempts until the latest deadline of the requests waiting for it, and it finishes
@@ -305,15 +306,15 @@ impl Gateway {
         let slack = call.deadline.saturating_duration_since(now);
         if inner.flights.contains(&Resource::List) {
             // Join the list in flight, unless it is known to take longer than there is.
-            let measured = inner.planner.list_measure(CUSTOMERS);
-            if measured.is_some_and(|m| m.latency >= slack) {
+            let latency = inner.planner.list_latency(CUSTOMERS);
+            if latency.is_some_and(|latency| latency >= slack) {
                 return None;
             }
         } else {
             let misses = inner.flights.count(|r| matches!(r, Resource::Customer(_)));
             let demand = Demand {
                 distinct: misses.saturating_add(1),
-                affordable: scheduler.affordable(Duration::ZERO),
+                affordable: scheduler.affordable(),
                 slack,
             };
             if inner.planner.choose(CUSTOMERS, demand, now) != Choice::List {

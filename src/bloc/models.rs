@@ -278,11 +278,6 @@ impl Customer {
         u32::try_from(bytes).unwrap_or(u32::MAX)
     }
 
-    /// Length of the JSON text the record was read from, in bytes.
-    pub fn wire_bytes(&self) -> usize {
-        self.wire_bytes
-    }
-
     /// Display name: `"<first> <last>"` with stray spaces removed, falling back to Bloc's
     /// surname-first `full_name` when both parts are missing.
     pub fn display_name(&self) -> &str {

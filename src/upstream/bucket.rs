@@ -1,8 +1,7 @@
 //! The process-wide budget for Bloc calls: a token bucket on tokio's clock.
 //!
 //! Hand-written rather than governor's: the scheduler must ask what governor does not answer
-//! (how many tokens there are now, how long until `n` are, how many calls the next window
-//! can start) and tests must drive it with tokio's paused clock.
+//! (how many tokens there are now, how long until `n` are) and tests must drive it with tokio's paused clock.
 
 use tokio::time::{Duration, Instant};
 
@@ -66,18 +65,6 @@ impl Bucket {
         let short = (n - self.tokens).max(0.0);
         Duration::try_from_secs_f64(short * self.interval_secs()).unwrap_or(Duration::MAX)
     }
-
-    /// How many calls can start between now and `window` from now: the tokens there are and
-    /// those earned meanwhile.
-    pub(super) fn within(&mut self, now: Instant, window: Duration) -> f64 {
-        self.refill(now);
-        self.tokens + window.as_secs_f64() / self.interval_secs()
-    }
-
-    /// Tokens earned a minute.
-    pub(super) fn per_minute(&self) -> f64 {
-        60.0 / self.interval_secs()
-    }
 }
 
 #[cfg(test)]
@@ -111,7 +98,6 @@ mod tests {
         }
         assert!(!bucket.take(now), "the burst is spent");
         assert_eq!(bucket.wait_for(now, 2.0), Duration::from_millis(200));
-        assert!((bucket.within(now, Duration::from_secs(1)) - 10.0).abs() < 1e-9);
         let later = now + Duration::from_millis(100);
         assert!(bucket.take(later), "one token a tenth of a second");
         let much_later = later + Duration::from_secs(60);

@@ -3,7 +3,7 @@
 
 use std::sync::{
     Arc,
-    atomic::{AtomicBool, AtomicU64, Ordering},
+    atomic::{AtomicU64, Ordering},
 };
 
 use axum::http::HeaderValue;
@@ -17,7 +17,6 @@ pub struct RequestStats {
     pub(super) cache_hits: AtomicU64,
     pub(super) coalesced: AtomicU64,
     pub(super) micros: AtomicU64,
-    pub(super) stale: AtomicBool,
     /// Age of the oldest answer served past its freshness, in milliseconds (0: none).
     pub(super) oldest_ms: AtomicU64,
 }
@@ -50,7 +49,7 @@ impl RequestStats {
     /// Whether any answer was not fresh: served inside the staleness bound while a refresh
     /// was queued, or served stale while the circuit was open.
     pub fn stale(&self) -> bool {
-        self.stale.load(Ordering::Relaxed)
+        self.oldest_ms.load(Ordering::Relaxed) != 0
     }
     /// The age of the oldest answer that was not fresh.
     pub fn oldest(&self) -> Option<Duration> {
@@ -61,7 +60,6 @@ impl RequestStats {
     }
 
     pub(super) fn served_stale(&self, age: Duration) {
-        self.stale.store(true, Ordering::Relaxed);
         // At least a millisecond, so that zero keeps meaning "none".
         let ms = u64::try_from(age.as_millis()).unwrap_or(u64::MAX).max(1);
         self.oldest_ms.fetch_max(ms, Ordering::Relaxed);

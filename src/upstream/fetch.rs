@@ -9,7 +9,7 @@ use tracing::Instrument;
 
 use super::{
     CUSTOMERS, Call, Entry, Fetched, Gateway, ListSnapshot, Payload, Purpose, Resource, breaker,
-    flight::Until, planner::ListMeasure,
+    flight::Until,
 };
 use crate::bloc::{CallOptions, Error};
 
@@ -184,18 +184,7 @@ impl Gateway {
     fn learn(&self, result: &Fetched, elapsed: Duration) {
         match result {
             Ok(Payload::Customer(_)) => self.0.planner.observe_single(elapsed),
-            Ok(Payload::List(list)) => {
-                let bytes = list
-                    .customers
-                    .iter()
-                    .fold(0usize, |sum, c| sum.saturating_add(c.wire_bytes()));
-                let measure = ListMeasure {
-                    records: list.customers.len(),
-                    bytes,
-                    latency: elapsed,
-                };
-                self.0.planner.observe_list(CUSTOMERS, measure);
-            }
+            Ok(Payload::List(_)) => self.0.planner.observe_list(CUSTOMERS, elapsed),
             Err(_) => {}
         }
     }
@@ -213,7 +202,7 @@ impl Gateway {
         };
         self.ensure_driver(scheduler);
         let expected = match resource {
-            Resource::List => self.0.planner.list_measure(CUSTOMERS).map(|m| m.latency),
+            Resource::List => self.0.planner.list_latency(CUSTOMERS),
             Resource::Customer(_) => self.0.planner.single_latency(),
         };
         let queued = scheduler.waiting() > 0;

@@ -5,7 +5,8 @@
 //! decodes every record, and for a large organisation it may not fit the body limit at all.
 //! The planner decides from what the facade has measured on the calls it already makes:
 //!
-//! - each collection's size (records and bytes) and latency, from every list call;
+//! - each collection's list latency, from every list call (its size shows in it: the bytes
+//!   the call moves and decodes);
 //! - the latency of single-record calls;
 //! - whether the list was too large for `--upstream-body-limit` (not tried again for an hour,
 //!   so a million-customer organisation costs at most one refused list call an hour) or
@@ -39,24 +40,11 @@ const FAILED_FOR: Duration = Duration::from_secs(60);
 /// Weight of a new sample in the moving averages.
 const ALPHA: f64 = 0.2;
 
-/// What one list call was measured to be.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct ListMeasure {
-    /// Records it held.
-    pub records: usize,
-    /// Bytes of JSON they came as.
-    pub bytes: usize,
-    /// How long it took.
-    pub latency: Duration,
-}
-
 /// What a collection has been measured to cost.
 #[derive(Clone, Copy, Debug, Default)]
 struct Collection {
     /// Moving average of the list call's latency; `None` until one answered.
     latency: Option<f64>,
-    records: usize,
-    bytes: usize,
     /// The list did not fit the body limit, or failed: not tried again before this.
     avoid_until: Option<Instant>,
 }
@@ -101,12 +89,10 @@ impl Planner {
     }
 
     /// Learns from a list call that answered.
-    pub(crate) fn observe_list(&self, collection: &'static str, measure: ListMeasure) {
+    pub(crate) fn observe_list(&self, collection: &'static str, latency: Duration) {
         let mut measured = self.lock();
         let entry = measured.collections.entry(collection).or_default();
-        entry.latency = Some(average(entry.latency, measure.latency));
-        entry.records = measure.records;
-        entry.bytes = measure.bytes;
+        entry.latency = Some(average(entry.latency, latency));
         entry.avoid_until = None;
     }
 
@@ -123,15 +109,10 @@ impl Planner {
         entry.avoid_until = now.checked_add(avoid);
     }
 
-    /// What a list call of `collection` has been measured to be, if it answered before.
-    pub(crate) fn list_measure(&self, collection: &'static str) -> Option<ListMeasure> {
-        let measured = self.lock();
-        let entry = measured.collections.get(collection)?;
-        Some(ListMeasure {
-            records: entry.records,
-            bytes: entry.bytes,
-            latency: Duration::try_from_secs_f64(entry.latency?).ok()?,
-        })
+    /// The expected latency of a list call of `collection`, once one answered.
+    pub(crate) fn list_latency(&self, collection: &'static str) -> Option<Duration> {
+        let latency = self.lock().collections.get(collection)?.latency?;
+        Duration::try_from_secs_f64(latency).ok()
     }
 
     /// The expected latency of a single-record call, once one was measured.
@@ -218,12 +199,7 @@ mod tests {
     fn measured(list_ms: u64, single_ms: u64) -> Planner {
         let planner = Planner::default();
         planner.observe_single(Duration::from_millis(single_ms));
-        let measure = ListMeasure {
-            records: 10_000,
-            bytes: 8_000_000,
-            latency: Duration::from_millis(list_ms),
-        };
-        planner.observe_list("customers", measure);
+        planner.observe_list("customers", Duration::from_millis(list_ms));
         planner
     }
 
@@ -294,6 +270,6 @@ mod tests {
             Choice::Singles,
             "a failed list is not tried again at once"
         );
-        assert!(planner.list_measure("accounts").is_none());
+        assert!(planner.list_latency("accounts").is_none());
     }
 }

@@ -6,10 +6,7 @@ use std::{
     sync::{Arc, Weak, atomic::Ordering},
 };
 
-use tokio::{
-    sync::Notify,
-    time::{Duration, Instant},
-};
+use tokio::{sync::Notify, time::Instant};
 
 use super::{
     CUSTOMERS, Call, Gateway, Inner, Purpose, Resource,
@@ -93,7 +90,7 @@ impl Gateway {
             let slack = due_by.saturating_duration_since(now);
             let demand = Demand {
                 distinct: count,
-                affordable: outlook.affordable(Duration::ZERO),
+                affordable: outlook.affordable(),
                 slack,
             };
             if queue.contains_key(&Resource::List)

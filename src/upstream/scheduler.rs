@@ -54,14 +54,13 @@ pub(super) struct Queued {
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Outlook {
     tokens: f64,
-    per_second: f64,
     reserve: f64,
 }
 
 impl Outlook {
-    /// Calls a refresh could start within `window`: tokens now and earned, less the reserve.
-    pub(super) fn affordable(&self, window: Duration) -> f64 {
-        (self.tokens + window.as_secs_f64() * self.per_second - self.reserve).max(0.0)
+    /// Calls a refresh could start now: the tokens there are, less the reserve.
+    pub(super) fn affordable(&self) -> f64 {
+        (self.tokens - self.reserve).max(0.0)
     }
 }
 
@@ -187,12 +186,12 @@ impl Scheduler {
         self.lock().waiting.len()
     }
 
-    /// Calls a client asking now could start within `window`: the tokens there are and will
-    /// be, less those the clients already waiting will take.
-    pub(super) fn affordable(&self, window: Duration) -> f64 {
+    /// Calls a client asking now could start at once: the tokens there are, less those the
+    /// clients already waiting will take.
+    pub(super) fn affordable(&self) -> f64 {
         let mut state = self.lock();
         let waiting = state.waiting.len() as f64;
-        (state.bucket.within(Instant::now(), window) - waiting).max(0.0)
+        (state.bucket.available(Instant::now()) - waiting).max(0.0)
     }
 
     /// One round of the driver: grants tokens to waiting clients, in turn; then, if the
@@ -234,7 +233,6 @@ impl Scheduler {
         }
         let outlook = Outlook {
             tokens: state.bucket.available(now),
-            per_second: state.bucket.per_minute() / 60.0,
             reserve: state.reserve,
         };
         match plan(&mut state.refreshes, outlook) {

@@ -53,6 +53,15 @@ async fn settle(app: &TestApp, wanted: &str, count: usize) {
     tokio::time::sleep(Duration::from_millis(300)).await;
 }
 
+/// Bloc answers customer `n`, as often as asked (the tests count what it received).
+async fn serve(app: &TestApp, n: u32) {
+    Mock::given(method("GET"))
+        .and(path(one(n)))
+        .respond_with(ResponseTemplate::new(200).set_body_json(envelope(customer(&id(n)))))
+        .mount(&app.bloc)
+        .await;
+}
+
 /// The defaults: 5 s fresh, 30 s bound, 500 calls a minute.
 async fn app() -> TestApp {
     spawn_app_with(|c| c.resilience = Resilience::default()).await
@@ -61,11 +70,7 @@ async fn app() -> TestApp {
 #[tokio::test]
 async fn a_stale_record_is_served_at_once_and_refreshed_once() {
     let app = app().await;
-    Mock::given(method("GET"))
-        .and(path(one(1)))
-        .respond_with(ResponseTemplate::new(200).set_body_json(envelope(customer(&id(1)))))
-        .mount(&app.bloc)
-        .await;
+    serve(&app, 1).await;
     let fresh = app.post(&lookup(1), &[]).await.json();
     assert!(fresh["extensions"].get("stale").is_none(), "{fresh}");
 
@@ -130,11 +135,7 @@ async fn past_the_bound_a_record_is_fetched_again_or_its_field_errors() {
 #[tokio::test]
 async fn a_clients_max_age_tightens_the_bound_for_its_request_only() {
     let app = app().await;
-    Mock::given(method("GET"))
-        .and(path(one(1)))
-        .respond_with(ResponseTemplate::new(200).set_body_json(envelope(customer(&id(1)))))
-        .mount(&app.bloc)
-        .await;
+    serve(&app, 1).await;
     app.post(&lookup(1), &[]).await;
     age_by(Duration::from_secs(3)).await;
 
@@ -194,11 +195,7 @@ async fn refresh_five(list_delay: Duration) -> TestApp {
         .mount(&app.bloc)
         .await;
     for n in 0..20 {
-        Mock::given(method("GET"))
-            .and(path(one(n)))
-            .respond_with(ResponseTemplate::new(200).set_body_json(envelope(customer(&id(n)))))
-            .mount(&app.bloc)
-            .await;
+        serve(&app, n).await;
     }
     // A single call (id 19), then the list: both measured, every record cached.
     app.post(&lookup(19), &[]).await;
