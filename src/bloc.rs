@@ -7,7 +7,9 @@
 mod client;
 mod error;
 pub mod models;
+mod settings;
 
-pub use client::{BlocClient, BuildError, CallOptions, CustomerList};
+pub use client::{BlocClient, CallOptions};
 pub use error::Error;
 pub use models::Customer;
+pub use settings::{BlocConfig, RECORD_BODY_LIMIT};

@@ -18,12 +18,12 @@ use crate::{
         generate_key, load_clients,
     },
     config::{
-        BlocConfig, Config, ConnectionLimits, DEFAULT_UPSTREAM_BODY_LIMIT, Exposure,
-        GraphiqlConfig, Limits, OperationLimits, Resilience,
+        BlocConfig, Config, ConnectionLimits, Exposure, GraphiqlConfig, Limits, OperationLimits,
+        Resilience,
     },
-    http::graphiql::LocalAssets,
     persisted::{PersistedConfig, PersistedQueries},
     sandbox,
+    telemetry::LogFormat,
 };
 
 /// The Bloc key: never a flag, since flags show up in `ps` and shell history.
@@ -61,45 +61,49 @@ pub struct Cli {
     pub bloc_api_url: Url,
 
     /// Upstream calls one client request may have in flight at once.
-    #[arg(long, env = "UPSTREAM_CONCURRENCY", default_value_t = 16,
+    #[arg(long, env = "UPSTREAM_CONCURRENCY",
+          default_value_t = u16::try_from(BlocConfig::CONCURRENCY).unwrap_or(u16::MAX),
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub upstream_concurrency: u16,
 
     /// Timeout for one call to Bloc, in milliseconds.
-    #[arg(long, env = "UPSTREAM_TIMEOUT_MS", default_value_t = 10_000,
+    #[arg(long, env = "UPSTREAM_TIMEOUT_MS", default_value_t = duration_ms(BlocConfig::CALL_TIMEOUT),
           value_parser = clap::value_parser!(u64).range(1..))]
     pub upstream_timeout_ms: u64,
 
     /// Largest Bloc response body read, in bytes (the customer list; one customer's record
     /// is held to 1 MiB at most); a larger body fails that call.
     #[arg(long, env = "UPSTREAM_BODY_LIMIT_BYTES",
-          default_value_t = u64::try_from(DEFAULT_UPSTREAM_BODY_LIMIT).unwrap_or(u64::MAX),
+          default_value_t = u64::try_from(BlocConfig::BODY_LIMIT).unwrap_or(u64::MAX),
           value_parser = clap::value_parser!(u64).range(4096..))]
     pub upstream_body_limit: u64,
 
     /// Timeout for opening a connection to Bloc, in milliseconds.
-    #[arg(long, env = "UPSTREAM_CONNECT_TIMEOUT_MS", default_value_t = 3_000,
+    #[arg(long, env = "UPSTREAM_CONNECT_TIMEOUT_MS",
+          default_value_t = duration_ms(BlocConfig::CONNECT_TIMEOUT),
           value_parser = clap::value_parser!(u64).range(1..))]
     pub upstream_connect_timeout_ms: u64,
 
     /// Each request's deadline, in milliseconds: no Bloc call starts after it, and the client
     /// is answered by then (504 at the latest).
-    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000,
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = duration_ms(Limits::DEFAULT.request_timeout),
           value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_ms: u64,
 
     /// Bytes the parsed-document cache may hold (0: parse every request).
     #[arg(long, env = "DOCUMENT_CACHE_BYTES",
-          default_value_t = crate::config::DEFAULT_DOCUMENT_CACHE_BYTES as u64)]
+          default_value_t = Limits::DEFAULT.document_cache_bytes as u64)]
     pub document_cache_bytes: u64,
 
     /// Operations allowed in one batched (JSON array) request.
-    #[arg(long, env = "MAX_BATCH_OPERATIONS", default_value_t = 10,
+    #[arg(long, env = "MAX_BATCH_OPERATIONS",
+          default_value_t = u16::try_from(Limits::DEFAULT.max_batch).unwrap_or(u16::MAX),
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub max_batch: u16,
 
     /// Largest request body accepted, in bytes (larger bodies get 413).
-    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 65_536,
+    #[arg(long, env = "BODY_LIMIT_BYTES",
+          default_value_t = u32::try_from(Limits::DEFAULT.body_limit).unwrap_or(u32::MAX),
           value_parser = clap::value_parser!(u32).range(1024..))]
     pub body_limit: u32,
 
@@ -107,20 +111,20 @@ pub struct Cli {
     /// the connection opened or its previous response was sent (so it also closes idle
     /// kept-alive connections).
     #[arg(long, env = "HEADER_READ_TIMEOUT_MS",
-          default_value_t = duration_ms(ConnectionLimits::default().header_read_timeout),
+          default_value_t = duration_ms(ConnectionLimits::DEFAULT.header_read_timeout),
           value_parser = clap::value_parser!(u64).range(1..))]
     pub header_read_timeout_ms: u64,
 
     /// Close a connection on which no byte moved either way for this many milliseconds (must
     /// be longer than --request-timeout-ms).
     #[arg(long, env = "IDLE_TIMEOUT_MS",
-          default_value_t = duration_ms(ConnectionLimits::default().idle_timeout),
+          default_value_t = duration_ms(ConnectionLimits::DEFAULT.idle_timeout),
           value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout_ms: u64,
 
     /// Client connections served at once; further ones wait until one closes.
     #[arg(long, env = "MAX_CONNECTIONS",
-          default_value_t = u32::try_from(ConnectionLimits::default().max_connections).unwrap_or(u32::MAX),
+          default_value_t = u32::try_from(ConnectionLimits::DEFAULT.max_connections).unwrap_or(u32::MAX),
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
 
@@ -157,7 +161,7 @@ pub struct Cli {
 
     /// KiB of query text remembered for automatic persisted queries (APQ), each query weighing
     /// at least 1 KiB; 0 turns APQ off.
-    #[arg(long, env = "APQ_CACHE_SIZE", default_value_t = 1000)]
+    #[arg(long, env = "APQ_CACHE_SIZE", default_value_t = PersistedConfig::APQ_KIB)]
     pub apq_cache_size: usize,
 
     /// Browser origins allowed to call the API (CORS), comma-separated; none by default.
@@ -225,51 +229,43 @@ pub enum JwtAlgorithm {
     Es256,
 }
 
-/// Log output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Pretty,
-    /// One JSON object per line.
-    Json,
-}
-
 /// Upstream budget, cache, retries and circuit breaker.
 #[derive(Debug, Args)]
 pub struct ResilienceArgs {
     /// Process-wide Bloc calls per minute (Bloc allows about 500); 0 turns the limiter off.
-    #[arg(long, env = "UPSTREAM_RATE", default_value_t = Resilience::default().rate_per_minute)]
+    #[arg(long, env = "UPSTREAM_RATE", default_value_t = Resilience::DEFAULT.rate_per_minute)]
     pub upstream_rate: u32,
     /// Bloc calls the limiter allows at once.
-    #[arg(long, env = "UPSTREAM_BURST", default_value_t = Resilience::default().burst)]
+    #[arg(long, env = "UPSTREAM_BURST", default_value_t = Resilience::DEFAULT.burst)]
     pub upstream_burst: u32,
     /// How long cached Bloc answers stay fresh, in milliseconds; 0 turns the cache off.
-    #[arg(long, env = "CACHE_TTL_MS", default_value_t = 5_000)]
+    #[arg(long, env = "CACHE_TTL_MS", default_value_t = duration_ms(Resilience::DEFAULT.cache_ttl))]
     pub cache_ttl_ms: u64,
     /// The staleness bound, in milliseconds: a cached answer older than --cache-ttl-ms and
     /// up to this old is served at once while a refresh is queued; an older one is fetched
     /// again or its field errors. At least --cache-ttl-ms (equal: nothing is served stale).
     #[arg(long, env = "MAX_STALENESS_MS",
-          default_value_t = duration_ms(Resilience::default().max_staleness))]
+          default_value_t = duration_ms(Resilience::DEFAULT.max_staleness))]
     pub max_staleness_ms: u64,
     /// Size of the shared record cache, in KiB (a record weighs its JSON and its decoded
     /// form, about 1.5 KiB for a typical one).
-    #[arg(long, env = "CACHE_CAPACITY", default_value_t = Resilience::default().cache_capacity)]
+    #[arg(long, env = "CACHE_CAPACITY", default_value_t = Resilience::DEFAULT.cache_capacity)]
     pub cache_capacity: u64,
     /// How long cached records are kept to serve stale while Bloc is failing, in seconds.
-    #[arg(long, env = "STALE_FOR_SECS", default_value_t = 300)]
+    #[arg(long, env = "STALE_FOR_SECS", default_value_t = Resilience::DEFAULT.stale_for.as_secs())]
     pub stale_for_secs: u64,
     /// Retries after a failed first attempt (5xx, 429, timeouts, broken connections).
-    #[arg(long, env = "UPSTREAM_RETRIES", default_value_t = Resilience::default().max_retries)]
+    #[arg(long, env = "UPSTREAM_RETRIES", default_value_t = Resilience::DEFAULT.max_retries)]
     pub upstream_retries: u32,
     /// Retries may add at most this percentage of calls.
-    #[arg(long, env = "RETRY_BUDGET_PERCENT", default_value_t = Resilience::default().retry_budget_percent)]
+    #[arg(long, env = "RETRY_BUDGET_PERCENT", default_value_t = Resilience::DEFAULT.retry_budget_percent)]
     pub retry_budget_percent: u8,
     /// Bloc outages in a row that open the circuit.
-    #[arg(long, env = "BREAKER_THRESHOLD", default_value_t = Resilience::default().breaker_threshold)]
+    #[arg(long, env = "BREAKER_THRESHOLD", default_value_t = Resilience::DEFAULT.breaker_threshold)]
     pub breaker_threshold: u32,
     /// How long the circuit stays open before one probe call, in milliseconds.
-    #[arg(long, env = "BREAKER_COOL_DOWN_MS", default_value_t = 10_000)]
+    #[arg(long, env = "BREAKER_COOL_DOWN_MS",
+          default_value_t = duration_ms(Resilience::DEFAULT.breaker_cool_down))]
     pub breaker_cool_down_ms: u64,
 }
 
@@ -277,25 +273,25 @@ pub struct ResilienceArgs {
 #[derive(Debug, Args)]
 pub struct OperationArgs {
     /// Largest GraphQL document, in bytes.
-    #[arg(long, env = "MAX_QUERY_BYTES", default_value_t = OperationLimits::default().max_query_bytes)]
+    #[arg(long, env = "MAX_QUERY_BYTES", default_value_t = OperationLimits::DEFAULT.max_query_bytes)]
     pub max_query_bytes: usize,
     /// Most lexical tokens in a GraphQL document.
-    #[arg(long, env = "MAX_TOKENS", default_value_t = OperationLimits::default().max_tokens)]
+    #[arg(long, env = "MAX_TOKENS", default_value_t = OperationLimits::DEFAULT.max_tokens)]
     pub max_tokens: usize,
     /// Deepest selection nesting.
-    #[arg(long, env = "MAX_DEPTH", default_value_t = OperationLimits::default().max_depth)]
+    #[arg(long, env = "MAX_DEPTH", default_value_t = OperationLimits::DEFAULT.max_depth)]
     pub max_depth: usize,
     /// Most aliases in a document.
-    #[arg(long, env = "MAX_ALIASES", default_value_t = OperationLimits::default().max_aliases)]
+    #[arg(long, env = "MAX_ALIASES", default_value_t = OperationLimits::DEFAULT.max_aliases)]
     pub max_aliases: usize,
     /// Most fields at an operation's root.
-    #[arg(long, env = "MAX_ROOT_FIELDS", default_value_t = OperationLimits::default().max_root_fields)]
+    #[arg(long, env = "MAX_ROOT_FIELDS", default_value_t = OperationLimits::DEFAULT.max_root_fields)]
     pub max_root_fields: usize,
     /// Highest operation cost (1 per field; list selections count once per possible item).
-    #[arg(long, env = "MAX_COMPLEXITY", default_value_t = OperationLimits::default().max_complexity)]
+    #[arg(long, env = "MAX_COMPLEXITY", default_value_t = OperationLimits::DEFAULT.max_complexity)]
     pub max_complexity: usize,
     /// Most distinct customer ids one HTTP request may name.
-    #[arg(long, env = "MAX_CUSTOMER_IDS", default_value_t = OperationLimits::default().max_customer_ids)]
+    #[arg(long, env = "MAX_CUSTOMER_IDS", default_value_t = OperationLimits::DEFAULT.max_customer_ids)]
     pub max_customer_ids: usize,
 }
 
@@ -462,7 +458,7 @@ impl Cli {
                     retry_budget_percent: r.retry_budget_percent,
                     breaker_threshold: r.breaker_threshold,
                     breaker_cool_down: Duration::from_millis(r.breaker_cool_down_ms),
-                    ..Resilience::default()
+                    ..Resilience::DEFAULT
                 }
             },
             auth: self.auth_config(demo_key.as_deref())?,
@@ -475,11 +471,7 @@ impl Cli {
                 suggestions: self.sandbox,
                 cors_origins,
                 graphiql: GraphiqlConfig {
-                    assets: self
-                        .graphiql_assets
-                        .as_deref()
-                        .map(LocalAssets::load)
-                        .transpose()?,
+                    assets: self.graphiql_assets.clone(),
                     example_id: self.sandbox.then(example_customer).flatten(),
                     demo_key,
                 },
@@ -585,6 +577,7 @@ impl Cli {
 
 /// A default duration as the whole milliseconds clap shows.
 fn duration_ms(duration: Duration) -> u64 {
+    // Every default is far below u64::MAX milliseconds.
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
@@ -630,7 +623,7 @@ mod tests {
 
         assert_eq!(
             format!("{defaults:?}"),
-            format!("{:?}", ConnectionLimits::default())
+            format!("{:?}", ConnectionLimits::DEFAULT)
         );
         assert_eq!(set.header_read_timeout, Duration::from_millis(250));
         assert_eq!(set.idle_timeout, Duration::from_secs(20));

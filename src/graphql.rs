@@ -17,11 +17,11 @@ mod types;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 
-use crate::config::Exposure;
-
 pub use execute::{
     Checked, DocumentCache, Operation, Policy, Prepared, Response, prepare, rejection, run,
+    upstream_calls,
 };
+pub use limits::OperationLimits;
 pub use loaders::Upstream;
 pub use query::Query;
 
@@ -30,13 +30,13 @@ pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
 /// Builds the schema. It holds no per-request state: the loader and the caller travel with
 /// each request. Introspection and "did you mean" suggestions are on only when asked for.
-pub fn schema(exposure: &Exposure) -> AppSchema {
+pub fn schema(introspection: bool, suggestions: bool) -> AppSchema {
     let mut builder =
         Schema::build(Query, EmptyMutation, EmptySubscription).extension(execute::ValidationMemo);
-    if !exposure.introspection {
+    if !introspection {
         builder = builder.disable_introspection();
     }
-    if !exposure.suggestions {
+    if !suggestions {
         builder = builder.disable_suggestions();
     }
     builder.finish()

@@ -1,42 +1,38 @@
-//! GraphQL over HTTP: routes, content negotiation, status codes and batching.
+//! GraphQL over HTTP: the routes, and what each GraphQL request carries besides its
+//! operations (media type, deadline, freshness bound, request id, trace wish). The request
+//! pipeline itself is [`pipeline`], in the order it runs.
 //!
 //! Follows the GraphQL-over-HTTP spec: `application/graphql-response+json` and
 //! `application/json` answers by `Accept`; requests that could not run are 4xx under the
 //! former and 200 under the latter; 415 for bodies that are not JSON; GET runs queries only
 //! (405 otherwise). A JSON array body is a batch, run with one shared loader.
 
-pub mod graphiql;
 mod negotiate;
 mod params;
+mod pipeline;
 mod respond;
 
-use std::{
-    collections::HashSet,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
     body::Bytes,
-    extract::{RawQuery, State},
+    extract::{Path, RawQuery, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
-use futures::future::join_all;
 
 use self::{
-    graphiql::{GRAPHIQL_CSS, GRAPHIQL_JS, asset, graphiql},
     negotiate::{MediaType, is_json_body, negotiate},
-    params::{BadParams, Body, Incoming},
-    respond::{answer, failure, json, not_acceptable, rate_limited, timed_out, unauthenticated},
+    params::{BadParams, Body},
+    respond::{failure, not_acceptable},
 };
 use crate::{
     auth::{Principal, Scope},
     error::code,
-    graphql::{self, Checked, Operation, Upstream},
-    server::AppState,
+    graphiql::{GRAPHIQL_CSS, GRAPHIQL_JS},
+    state::AppState,
     upstream::Call,
 };
 
@@ -50,7 +46,10 @@ pub const REQUEST_ID: &str = "x-request-id";
 /// The facade's routes; [`crate::server::app`] adds the layers.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(graphiql))
+        .route(
+            "/",
+            get(|State(state): State<AppState>| async move { state.graphiql().page() }),
+        )
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route(
             "/graphiql.js",
@@ -68,7 +67,14 @@ pub(crate) fn routes() -> Router<AppState> {
                     .own(GRAPHIQL_CSS, "text/css; charset=utf-8")
             }),
         )
-        .route("/graphiql/{file}", get(asset))
+        .route(
+            "/graphiql/{file}",
+            get(
+                |State(state): State<AppState>, Path(file): Path<String>| async move {
+                    state.graphiql().asset(&file)
+                },
+            ),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -103,6 +109,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
     response
 }
 
+/// `GET /graphql`: GraphiQL for browsers, else a query from the query string.
 async fn graphql_get(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -114,319 +121,51 @@ async fn graphql_get(
         Some(media) => media,
         None => return not_acceptable(),
     };
-    let principal = match state.config().auth.authenticate(&headers) {
-        Ok(principal) => principal,
-        Err(error) => return unauthenticated(media, error),
-    };
-    let operation = match params::from_query_string(raw.as_deref()) {
-        Ok(operation) => operation,
-        Err(BadParams(message)) => {
-            return failure(StatusCode::BAD_REQUEST, media, code::BAD_REQUEST, &message);
-        }
-    };
-    if let Err(wait) = state.rate_limits().check(&principal, 1) {
-        return rate_limited(media, wait);
-    }
-    run_single(&state, &headers, &principal, media, operation, true).await
+    pipeline::serve(&state, &headers, media, || {
+        let operation =
+            params::from_query_string(raw.as_deref()).map_err(|BadParams(message)| {
+                failure(StatusCode::BAD_REQUEST, media, code::BAD_REQUEST, &message)
+            })?;
+        Ok(pipeline::Request {
+            operations: vec![operation],
+            batch: false,
+            queries_only: true,
+        })
+    })
+    .await
 }
 
+/// `POST /graphql`: one operation, or a batch of them as a JSON array.
 async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(media) = negotiate(&headers, &[MediaType::GraphqlResponse, MediaType::Json]) else {
         return not_acceptable();
     };
-    let principal = match state.config().auth.authenticate(&headers) {
-        Ok(principal) => principal,
-        Err(error) => return unauthenticated(media, error),
-    };
-    if !is_json_body(&headers) {
-        return failure(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            media,
-            code::BAD_REQUEST,
-            "send the request as Content-Type: application/json",
-        );
-    }
-    let body = match params::from_body(&body) {
-        Ok(body) => body,
-        Err(BadParams(message)) => {
-            return failure(StatusCode::BAD_REQUEST, media, code::BAD_REQUEST, &message);
-        }
-    };
-    let operations = match &body {
-        Body::Single(_) => 1,
-        Body::Batch(operations) => operations.len(),
-    };
-    if let Err(wait) = state.rate_limits().check(&principal, operations) {
-        return rate_limited(media, wait);
-    }
-    match body {
-        Body::Single(operation) => {
-            run_single(&state, &headers, &principal, media, operation, false).await
-        }
-        Body::Batch(operations) => run_batch(&state, &headers, &principal, media, operations).await,
-    }
-}
-
-async fn run_single(
-    state: &AppState,
-    headers: &HeaderMap,
-    principal: &Principal,
-    media: MediaType,
-    incoming: Incoming,
-    queries_only: bool,
-) -> Response {
-    let started = Instant::now();
-    let given_name = incoming.operation_name.clone();
-    let checked = check(state, incoming, queries_only);
-    if let Checked::Ready(prepared) = &checked {
-        let calls = prepared.upstream_calls();
-        if let Err(wait) = state.rate_limits().charge_calls(principal, 1, calls) {
-            return rate_limited(media, wait);
-        }
-    }
-    let names = [name_of(&checked).or(given_name)];
-    let upstream = Arc::new(state.upstream(call_for(state, headers, principal)));
-    let response = single(state, headers, principal, media, checked, &upstream).await;
-    log_request(state, principal, &names, &response, &upstream, started);
-    response
-}
-
-/// The name of the operation that will run, as written in the document.
-fn name_of(checked: &Checked) -> Option<String> {
-    match checked {
-        Checked::Ready(prepared) => prepared.operation_name(),
-        _ => None,
-    }
-}
-
-async fn single(
-    state: &AppState,
-    headers: &HeaderMap,
-    principal: &Principal,
-    media: MediaType,
-    checked: Checked,
-    upstream: &Arc<Upstream>,
-) -> Response {
-    let limits = &state.config().limits;
-    let prepared = match checked {
-        Checked::Ready(prepared) => prepared,
-        Checked::Rejected(response) => return answer(media, &response),
-        Checked::NotAQuery => {
-            let mut response = failure(
-                StatusCode::METHOD_NOT_ALLOWED,
+    pipeline::serve(&state, &headers, media, || {
+        if !is_json_body(&headers) {
+            return Err(Box::new(failure(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 media,
                 code::BAD_REQUEST,
-                "GET runs queries only; send mutations with POST",
-            );
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return response;
+                "send the request as Content-Type: application/json",
+            )));
         }
-    };
-    let run = graphql::run(state.schema(), upstream, principal, *prepared);
-    let Ok(mut response) = tokio::time::timeout(limits.request_timeout, run).await else {
-        return timed_out(media);
-    };
-    count_execution(state, &response);
-    if upstream.stats().stale() {
-        response.mark_stale(upstream.stats().oldest());
-    }
-    if wants_trace(state, headers, principal) {
-        response.add_upstream_trace(upstream.stats());
-    }
-    answer(media, &response)
-}
-
-/// Resolves persisted queries, then checks the operation against every limit. A new APQ
-/// entry is remembered only once its query passed those checks.
-fn check(state: &AppState, incoming: Incoming, queries_only: bool) -> Checked {
-    let resolved = match state
-        .persisted()
-        .resolve(incoming.query, incoming.persisted.as_ref())
-    {
-        Ok(resolved) => resolved,
-        Err(refused) => {
-            let response = graphql::rejection(refused.code, refused.message.to_owned());
-            return Checked::Rejected(Box::new(response));
-        }
-    };
-    let operation = Operation {
-        query: resolved.query,
-        operation_name: incoming.operation_name,
-        variables: incoming.variables,
-    };
-    let query_for_apq = resolved.register.as_ref().map(|_| operation.query.clone());
-    let checked = graphql::prepare(operation, state.policy(), queries_only);
-    if let (Checked::Ready(_), Some(hash), Some(query)) =
-        (&checked, resolved.register, query_for_apq)
-    {
-        state.persisted().register(hash, query);
-    }
-    checked
-}
-
-async fn run_batch(
-    state: &AppState,
-    headers: &HeaderMap,
-    principal: &Principal,
-    media: MediaType,
-    operations: Vec<Incoming>,
-) -> Response {
-    let started = Instant::now();
-    let max = state.config().limits.max_batch;
-    if operations.len() > max {
-        let message = format!(
-            "a batch may hold at most {max} operations; this one holds {}",
-            operations.len()
-        );
-        return failure(
-            StatusCode::BAD_REQUEST,
-            media,
-            code::BATCH_TOO_LARGE,
-            &message,
-        );
-    }
-    let mut names = Vec::with_capacity(operations.len());
-    let checked: Vec<Checked> = operations
-        .into_iter()
-        .map(|incoming| {
-            let given_name = incoming.operation_name.clone();
-            let checked = check(state, incoming, false);
-            names.push(name_of(&checked).or(given_name));
-            checked
+        let body = params::from_body(&body).map_err(|BadParams(message)| {
+            Box::new(failure(StatusCode::BAD_REQUEST, media, code::BAD_REQUEST, &message))
+        })?;
+        Ok(match body {
+            Body::Single(operation) => pipeline::Request {
+                operations: vec![operation],
+                batch: false,
+                queries_only: false,
+            },
+            Body::Batch(operations) => pipeline::Request {
+                operations,
+                batch: true,
+                queries_only: false,
+            },
         })
-        .collect();
-    // One loader for the whole batch: an id named by several operations is fetched once.
-    let upstream = Arc::new(state.upstream(call_for(state, headers, principal)));
-    let response = batch(state, headers, principal, media, checked, &upstream).await;
-    log_request(state, principal, &names, &response, &upstream, started);
-    response
-}
-
-async fn batch(
-    state: &AppState,
-    headers: &HeaderMap,
-    principal: &Principal,
-    media: MediaType,
-    checked: Vec<Checked>,
-    upstream: &Arc<Upstream>,
-) -> Response {
-    let limits = &state.config().limits;
-    // Every id is an upstream call, so the id limit covers the whole batch, checked before
-    // any operation runs.
-    let ids: HashSet<&String> = checked
-        .iter()
-        .filter_map(|c| match c {
-            Checked::Ready(prepared) => Some(prepared.customer_ids()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    if ids.len() > limits.operation.max_customer_ids {
-        let message = format!(
-            "the batch names {} distinct customer ids; the limit is {}",
-            ids.len(),
-            limits.operation.max_customer_ids
-        );
-        return answer(
-            media,
-            &graphql::rejection(code::TOO_MANY_CUSTOMER_IDS, message),
-        );
-    }
-    // The rate limit counts Bloc calls: the batch's distinct ids, and its one list call.
-    let lists = checked
-        .iter()
-        .any(|c| matches!(c, Checked::Ready(prepared) if prepared.reads_list()));
-    let calls = ids.len().saturating_add(usize::from(lists));
-    if let Err(wait) = state
-        .rate_limits()
-        .charge_calls(principal, checked.len(), calls)
-    {
-        return rate_limited(media, wait);
-    }
-    let runs = checked.into_iter().map(|checked| {
-        async move {
-            match checked {
-                Checked::Ready(prepared) => {
-                    let response =
-                        graphql::run(state.schema(), upstream, principal, *prepared).await;
-                    count_execution(state, &response);
-                    Some(response)
-                }
-                Checked::Rejected(response) => Some(*response),
-                // POST allows every operation type.
-                Checked::NotAQuery => None,
-            }
-        }
-    });
-    let Ok(responses) = tokio::time::timeout(limits.request_timeout, join_all(runs)).await else {
-        return timed_out(media);
-    };
-    let trace = wants_trace(state, headers, principal);
-    let responses: Vec<graphql::Response> = responses
-        .into_iter()
-        .flatten()
-        .map(|mut response| {
-            if upstream.stats().stale() {
-                response.mark_stale(upstream.stats().oldest());
-            }
-            if trace {
-                response.add_upstream_trace(upstream.stats());
-            }
-            response
-        })
-        .collect();
-    json(StatusCode::OK, media, &responses)
-}
-
-fn count_execution(state: &AppState, response: &graphql::Response) {
-    let metrics = state.metrics();
-    if response.ran_directly() {
-        metrics.executed_directly.inc();
-    } else {
-        metrics.executed_by_async_graphql.inc();
-    }
-}
-
-/// One log line per GraphQL request: who, which operations, outcome, upstream calls and
-/// duration. Never variables, query text or results (they carry PII).
-fn log_request(
-    state: &AppState,
-    principal: &Principal,
-    names: &[Option<String>],
-    response: &Response,
-    upstream: &Upstream,
-    started: Instant,
-) {
-    let status = response.status().as_u16().to_string();
-    let metrics = state.metrics();
-    for name in names {
-        let operation = metrics.operation_label(name.as_deref());
-        metrics
-            .requests
-            .with_label_values(&[operation.as_str(), status.as_str()])
-            .inc();
-    }
-    metrics
-        .request_seconds
-        .with_label_values(&[status.as_str()])
-        .observe(started.elapsed().as_secs_f64());
-    let names: Vec<&str> = names
-        .iter()
-        .map(|n| {
-            n.as_deref()
-                .map_or("-", |n| &n[..n.floor_char_boundary(64)])
-        })
-        .collect();
-    tracing::info!(
-        client = %principal.id,
-        operations = ?names,
-        status = response.status().as_u16(),
-        upstream_calls = upstream.stats().calls(),
-        duration_ms = started.elapsed().as_millis() as u64,
-        "graphql request"
-    );
+    })
+    .await
 }
 
 /// A deadline that never comes: about 30 years on, as tokio has it.

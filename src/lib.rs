@@ -1,25 +1,33 @@
 //! bloc-graphql: a GraphQL facade over [Bloc](https://blochq.io)'s customer REST API.
 //!
-//! The crate is laid out so that each layer has one job:
+//! A request goes down the layers and never back up (ARCHITECTURE.md has the picture):
 //!
-//! - [`bloc`] is the only module that knows Bloc's URLs and JSON;
-//! - [`graphql`] is the only module that knows async-graphql: the schema, the per-request
-//!   loader and the response-order fix-up;
-//! - [`http`] speaks GraphQL over HTTP (content negotiation, status codes, batching);
-//! - [`server`] wires it together: [`server::AppState`], [`server::app`] and the serve loop;
-//! - [`sandbox`] is a built-in stand-in for Bloc, for newcomers, frontend teams and tests.
+//! - [`server`] serves connections and adds the HTTP layers; [`http`] routes, and runs each
+//!   GraphQL request through its pipeline (identify, rate-limit, persisted queries, limits,
+//!   execute, respond and log);
+//! - [`graphql`] is the only module that knows async-graphql: the schema, one table per type,
+//!   the limits, the per-request loader and the executors;
+//! - [`upstream`] is the process-wide way to Bloc: cache, budget, scheduler, retries, breaker;
+//! - [`bloc`] is the only module that knows Bloc's URLs and JSON.
+//!
+//! Beside them: [`config`] is the whole configuration as plain data, [`cli`] reads it from
+//! flags and the environment, [`state`] turns it into the runtime objects requests share,
+//! [`commands`] runs the binary's subcommands, and [`sandbox`] is a built-in stand-in for Bloc.
 
 pub mod auth;
-pub mod bloc;
+pub(crate) mod bloc;
 pub mod cli;
+pub mod commands;
 pub mod config;
-pub mod error;
+pub(crate) mod error;
+pub mod graphiql;
 pub mod graphql;
-pub mod http;
-pub mod metrics;
+pub(crate) mod http;
+pub(crate) mod metrics;
 pub mod persisted;
-pub mod ratelimit;
+pub(crate) mod ratelimit;
 pub mod sandbox;
 pub mod server;
-pub mod telemetry;
-pub mod upstream;
+pub mod state;
+pub(crate) mod telemetry;
+pub(crate) mod upstream;

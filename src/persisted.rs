@@ -43,9 +43,14 @@ pub enum PersistedConfig {
     Trusted(HashMap<String, String>),
 }
 
+impl PersistedConfig {
+    /// Default KiB of APQ query text: about 1,000 small queries, at most about 1 MiB.
+    pub const APQ_KIB: usize = 1000;
+}
+
 impl Default for PersistedConfig {
     fn default() -> Self {
-        Self::Automatic(1000)
+        Self::Automatic(Self::APQ_KIB)
     }
 }
 

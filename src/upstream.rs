@@ -41,6 +41,7 @@ mod flight;
 mod planner;
 mod refresh;
 mod scheduler;
+mod settings;
 
 use std::sync::{
     Arc,
@@ -57,7 +58,6 @@ use self::planner::{Choice, Demand, Planner};
 use self::scheduler::Scheduler;
 use crate::{
     bloc::{BlocClient, Customer, Error},
-    config::Resilience,
     metrics::Metrics,
 };
 
@@ -70,6 +70,7 @@ pub struct ListSnapshot {
 }
 
 pub use self::call::{Call, RequestStats};
+pub use self::settings::Resilience;
 
 /// Something Bloc serves: a record, or a whole collection.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -15,8 +15,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use url::{Host, Url};
 
-use super::{Customer, Error};
-use crate::config::{BlocConfig, RECORD_BODY_LIMIT};
+use super::{BlocConfig, Customer, Error, RECORD_BODY_LIMIT};
 
 /// The longest `Retry-After` honoured or passed on. Bloc's budget is per minute, so no honest
 /// wait is longer; a larger value (up to `u64::MAX` seconds, which overflowed the retry

@@ -8,6 +8,10 @@ use std::time::Duration;
 
 /// A call to Bloc that did not produce a usable answer.
 #[derive(Debug, Clone, thiserror::Error)]
+#[allow(
+    clippy::enum_variant_names,
+    reason = "`ServerError` is HTTP's name for a 5xx answer"
+)]
 pub enum Error {
     /// Bloc rejected our key (401) or its permissions (403): the facade is misconfigured.
     #[error("Bloc rejected the secret key (HTTP {status})")]

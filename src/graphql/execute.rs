@@ -14,8 +14,13 @@ use async_graphql::{
 };
 use serde::{Serialize, ser::SerializeMap};
 
-use super::{AppSchema, Upstream, direct, document, limits, sentinel, shape::Plan};
-use crate::{auth::Principal, config::OperationLimits, error::code, upstream::RequestStats};
+use super::{
+    AppSchema, Upstream, direct, document,
+    limits::{self, OperationLimits},
+    sentinel,
+    shape::Plan,
+};
+use crate::{auth::Principal, error::code, upstream::RequestStats};
 
 /// One GraphQL operation as the client sent it.
 #[derive(Default)]
@@ -339,6 +344,37 @@ pub enum Checked {
     NotAQuery,
 }
 
+impl Checked {
+    /// The name of the operation that will run, as written in the document.
+    pub fn operation_name(&self) -> Option<String> {
+        match self {
+            Checked::Ready(prepared) => prepared.operation_name(),
+            _ => None,
+        }
+    }
+}
+
+/// The Bloc calls a request's checked operations may make together (their distinct ids, and
+/// one for the list if any reads it), or the rejection of the whole request when those ids
+/// are more than the limit allows.
+pub fn upstream_calls(
+    checked: &[Checked],
+    limits: &OperationLimits,
+) -> Result<usize, Box<Response>> {
+    let ready = || {
+        checked.iter().filter_map(|c| match c {
+            Checked::Ready(prepared) => Some(prepared),
+            _ => None,
+        })
+    };
+    let ids: HashSet<&String> = ready().flat_map(|p| p.customer_ids()).collect();
+    if let Err(exceeded) = limits::check_ids(ids.len(), limits) {
+        return Err(Box::new(rejection(exceeded.code, exceeded.message)));
+    }
+    let lists = ready().any(|p| p.reads_list());
+    Ok(ids.len().saturating_add(usize::from(lists)))
+}
+
 /// A GraphQL response, serialised as `{errors?, data?, extensions?}`.
 pub struct Response {
     inner: async_graphql::Response,
@@ -586,7 +622,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::{Checked, DocumentCache, Operation, Policy, prepare};
-    use crate::config::{Exposure, OperationLimits};
+    use crate::graphql::OperationLimits;
 
     fn policy(documents: DocumentCache) -> Policy {
         Policy {
@@ -706,7 +742,7 @@ mod tests {
     /// Prepares and executes `query` (which needs no upstream) and returns whether its
     /// validation is now remembered, and the error messages.
     async fn execute(policy: &Policy, query: &str, variables: bool) -> (bool, Vec<String>) {
-        let schema = crate::graphql::schema(&Exposure::default());
+        let schema = crate::graphql::schema(false, false);
         let operation = Operation {
             query: query.into(),
             variables: variables.then(|| serde_json::from_str(r#"{"x": true}"#).unwrap()),

@@ -21,7 +21,47 @@ use super::{
     document::variable_ref,
     query::{DEFAULT_LIMIT, MAX_LIMIT},
 };
-use crate::{config::OperationLimits, error::code};
+use crate::error::code;
+
+/// Limits on one GraphQL operation (and, for ids, one HTTP request). Exceeding any rejects
+/// the operation before any upstream call, with `extensions.code` naming the limit.
+#[derive(Debug, Clone)]
+pub struct OperationLimits {
+    /// Largest GraphQL document, in bytes.
+    pub max_query_bytes: usize,
+    /// Most lexical tokens in a document.
+    pub max_tokens: usize,
+    /// Deepest selection nesting (fragments expanded).
+    pub max_depth: usize,
+    /// Most aliases in a document.
+    pub max_aliases: usize,
+    /// Most fields at the operation's root (fragments expanded).
+    pub max_root_fields: usize,
+    /// Highest cost: each field costs 1, and a list field's selection is multiplied by the
+    /// most items it can return (`limit`, or the number of `ids`).
+    pub max_complexity: usize,
+    /// Most distinct customer ids named in one HTTP request (each is an upstream call).
+    pub max_customer_ids: usize,
+}
+
+impl OperationLimits {
+    /// The defaults.
+    pub const DEFAULT: Self = Self {
+        max_query_bytes: 32 * 1024,
+        max_tokens: 5_000,
+        max_depth: 8,
+        max_aliases: 100,
+        max_root_fields: 100,
+        max_complexity: 10_000,
+        max_customer_ids: 100,
+    };
+}
+
+impl Default for OperationLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
 
 /// A limit that was exceeded: the code names it, the message gives both numbers.
 #[derive(Clone, Debug)]
@@ -133,12 +173,13 @@ pub(crate) fn check_operation(
 /// Checks the number of distinct customer ids (of one operation, or a whole batch).
 pub(crate) fn check_ids(count: usize, limits: &OperationLimits) -> Result<(), Exceeded> {
     if count > limits.max_customer_ids {
-        return Err(exceeded(
-            code::TOO_MANY_CUSTOMER_IDS,
-            "distinct customer ids",
-            count,
-            limits.max_customer_ids,
-        ));
+        return Err(Exceeded {
+            code: code::TOO_MANY_CUSTOMER_IDS,
+            message: format!(
+                "the request names {count} distinct customer ids; the limit is {}",
+                limits.max_customer_ids
+            ),
+        });
     }
     Ok(())
 }
@@ -482,8 +523,9 @@ fn skip_string(mut body: &[u8]) -> &[u8] {
 mod tests {
     use async_graphql::{Variables, parser::parse_query};
 
+    use super::OperationLimits;
     use super::{Footprint, check_operation};
-    use crate::{config::OperationLimits, graphql::document};
+    use crate::graphql::document;
 
     fn check(query: &str, variables: &str) -> Result<Footprint, &'static str> {
         let doc = parse_query(query).unwrap();

@@ -4,7 +4,8 @@
 
 use bloc_graphql::{
     auth::{AnonymousAccess, Scope, Scopes},
-    server::{self, AppState},
+    server,
+    state::AppState,
 };
 use serde_json::json;
 use url::Url;

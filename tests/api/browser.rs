@@ -8,7 +8,7 @@ use axum::{
 
 use bloc_graphql::{
     config::GraphiqlConfig,
-    http::graphiql::{ASSETS, LocalAssets},
+    graphiql::{ASSETS, LocalAssets},
 };
 
 use crate::helpers::{send, spawn_app, spawn_app_with};

@@ -3,7 +3,7 @@
 
 use std::{path::Path, process::Command};
 
-use bloc_graphql::server::{self, AppState};
+use bloc_graphql::{server, state::AppState};
 use url::Url;
 
 use crate::helpers::config;

@@ -11,7 +11,7 @@ use async_graphql::parser::{parse_schema, types::TypeSystemDefinition};
 use bloc_graphql::{
     auth::{AnonymousAccess, Scopes},
     sandbox,
-    server::AppState,
+    state::AppState,
 };
 use serde_json::json;
 

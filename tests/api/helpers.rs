@@ -9,7 +9,7 @@ use axum::{
 use bloc_graphql::{
     auth::{AnonymousAccess, AuthConfig, Scopes},
     config::{BlocConfig, Config, Exposure, Limits, Resilience},
-    server::{AppState, app},
+    {server::app, state::AppState},
 };
 use http_body_util::BodyExt;
 use secrecy::SecretString;

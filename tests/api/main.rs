@@ -12,6 +12,7 @@ mod helpers;
 mod mocks;
 
 mod apollo_client;
+mod architecture;
 mod batching;
 mod binary;
 mod browser;

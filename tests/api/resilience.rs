@@ -357,7 +357,7 @@ async fn a_connection_reset_mid_response_is_retried() {
     let proxy = resetting_proxy(*app.bloc.address()).await;
     let mut config = crate::helpers::config(Url::parse(&format!("http://{proxy}/v1")).unwrap());
     config.resilience = resilient();
-    app.state = bloc_graphql::server::AppState::new(config).unwrap();
+    app.state = bloc_graphql::state::AppState::new(config).unwrap();
 
     let response = app.traced(&lookup(1)).await;
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use axum::http::StatusCode;
-use bloc_graphql::{sandbox, server::AppState};
+use bloc_graphql::{sandbox, state::AppState};
 use serde_json::{Value, json};
 use wiremock::{
     Mock, ResponseTemplate,

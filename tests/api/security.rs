@@ -395,7 +395,7 @@ async fn an_es256_jwt_is_verified_with_a_pem_public_key_given_on_the_command_lin
     let config = cli.config(url, "sk_test_x".to_owned().into()).unwrap();
     std::fs::remove_dir_all(dir).unwrap();
     let app = TestApp {
-        state: bloc_graphql::server::AppState::new(config).unwrap(),
+        state: bloc_graphql::state::AppState::new(config).unwrap(),
         bloc,
     };
     let signing = EncodingKey::from_ec_der(pair.to_pkcs8v1().unwrap().as_ref());

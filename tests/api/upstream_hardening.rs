@@ -8,7 +8,7 @@ use axum::{
     body::Body,
     http::{Request, StatusCode},
 };
-use bloc_graphql::{config::Resilience, server::AppState};
+use bloc_graphql::{config::Resilience, state::AppState};
 use serde_json::{Value, json};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},

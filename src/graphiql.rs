@@ -5,22 +5,34 @@
 //! `--graphiql-assets DIR` the facade serves the same files itself (checked against the same
 //! hashes when it starts), and the page's policy allows scripts from this origin only.
 
-use std::{collections::HashMap, path::Path};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+};
 
 use aws_lc_rs::digest;
 use axum::{
     body::Bytes,
-    extract::{Path as UrlPath, State},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 
-use crate::{config::GraphiqlConfig, server::AppState};
+/// What the GraphiQL page loads and opens with.
+#[derive(Debug, Clone, Default)]
+pub struct GraphiqlConfig {
+    /// A folder holding GraphiQL's pinned files (`--graphiql-assets`), served by the facade
+    /// itself; without one, the browser loads them from unpkg.
+    pub assets: Option<PathBuf>,
+    /// A customer id for the default query (the sandbox's first customer).
+    pub example_id: Option<String>,
+    /// A working key for the headers tab. Only ever set in sandbox mode, whose data is fake.
+    pub demo_key: Option<String>,
+}
 
 /// The page's own script and style, served from here so no inline script is needed.
-pub(super) const GRAPHIQL_JS: &str = include_str!("graphiql.js");
-pub(super) const GRAPHIQL_CSS: &str = include_str!("graphiql.css");
+pub(crate) const GRAPHIQL_JS: &str = include_str!("graphiql/graphiql.js");
+pub(crate) const GRAPHIQL_CSS: &str = include_str!("graphiql/graphiql.css");
 
 /// One pinned third-party file of the page.
 pub struct Asset {
@@ -129,9 +141,15 @@ pub struct Page {
 }
 
 impl Page {
-    /// Renders the page once, at start-up.
-    pub fn new(config: &GraphiqlConfig) -> Self {
-        let local = config.assets.is_some();
+    /// Renders the page once, at start-up, reading and checking the pinned files when they
+    /// are served from a folder.
+    pub fn new(config: &GraphiqlConfig) -> Result<Self, String> {
+        let assets = config
+            .assets
+            .as_deref()
+            .map(LocalAssets::load)
+            .transpose()?;
+        let local = assets.is_some();
         let mut head = String::new();
         let mut scripts = String::new();
         for asset in &ASSETS {
@@ -168,50 +186,41 @@ impl Page {
             example = attribute("example-id", &config.example_id),
             key = attribute("demo-key", &config.demo_key),
         );
-        Self {
+        Ok(Self {
             html,
             csp: if local { LOCAL_CSP } else { CDN_CSP },
-            assets: config.assets.clone(),
-        }
+            assets,
+        })
     }
 
     /// The page itself.
-    pub(super) fn page(&self) -> Response {
+    pub(crate) fn page(&self) -> Response {
         with_headers(self.html.clone(), "text/html; charset=utf-8", self.csp)
     }
 
     /// The page's own script or style.
-    pub(super) fn own(&self, body: &'static str, content_type: &'static str) -> Response {
+    pub(crate) fn own(&self, body: &'static str, content_type: &'static str) -> Response {
         with_headers(body, content_type, self.csp)
     }
-}
 
-/// `GET /`.
-pub(super) async fn graphiql(State(state): State<AppState>) -> Response {
-    state.graphiql().page()
-}
-
-/// `GET /graphiql/{file}`: a pinned file, when the facade serves them itself.
-pub(super) async fn asset(
-    State(state): State<AppState>,
-    UrlPath(file): UrlPath<String>,
-) -> Response {
-    let page = state.graphiql();
-    let found = page.assets.as_ref().and_then(|assets| {
-        let asset = ASSETS.iter().find(|a| a.file == file)?;
-        Some((asset, assets.0.get(asset.file)?.clone()))
-    });
-    match found {
-        Some((asset, bytes)) => {
-            let mut response = with_headers(bytes, asset.content_type, page.csp);
-            // The file behind a name never changes while the pin stays.
-            response.headers_mut().insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=86400"),
-            );
-            response
+    /// A pinned file, when the facade serves them itself; 404 otherwise.
+    pub(crate) fn asset(&self, file: &str) -> Response {
+        let found = self.assets.as_ref().and_then(|assets| {
+            let asset = ASSETS.iter().find(|a| a.file == file)?;
+            Some((asset, assets.0.get(asset.file)?.clone()))
+        });
+        match found {
+            Some((asset, bytes)) => {
+                let mut response = with_headers(bytes, asset.content_type, self.csp);
+                // The file behind a name never changes while the pin stays.
+                response.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=86400"),
+                );
+                response
+            }
+            None => StatusCode::NOT_FOUND.into_response(),
         }
-        None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 

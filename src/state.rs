@@ -1,0 +1,102 @@
+//! The application's state: the configuration loaded into the runtime objects every request
+//! shares (the Bloc gateway, the schema, the limits, the persisted queries, the rate limits,
+//! the GraphiQL page). Nothing per-request lives here.
+
+use std::sync::Arc;
+
+use crate::{
+    bloc::BlocClient,
+    config::Config,
+    graphiql::Page,
+    graphql::{self, AppSchema, DocumentCache, Policy, Upstream},
+    metrics::Metrics,
+    persisted::PersistedQueries,
+    ratelimit::RateLimits,
+    upstream::{Call, Gateway},
+};
+
+/// Shared, immutable state: configuration, the Bloc client (one connection pool) and the
+/// schema. Nothing per-request lives here.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    config: Config,
+    gateway: Gateway,
+    metrics: Arc<Metrics>,
+    schema: AppSchema,
+    policy: Policy,
+    persisted: PersistedQueries,
+    rate_limits: RateLimits,
+    graphiql: Page,
+}
+
+impl AppState {
+    /// Builds the state from the configuration; fails when the Bloc client cannot be built or
+    /// GraphiQL's local files are missing or not the pinned ones.
+    pub fn new(config: Config) -> Result<Self, String> {
+        let client = BlocClient::new(&config.bloc).map_err(|e| e.to_string())?;
+        let metrics = Arc::new(Metrics::new());
+        let gateway = Gateway::new(
+            client,
+            config.bloc.call_timeout,
+            &config.resilience,
+            metrics.clone(),
+        );
+        Ok(Self(Arc::new(Inner {
+            gateway,
+            metrics,
+            schema: graphql::schema(config.exposure.introspection, config.exposure.suggestions),
+            persisted: PersistedQueries::new(&config.persisted),
+            rate_limits: RateLimits::new(&config.auth),
+            graphiql: Page::new(&config.exposure.graphiql)?,
+            policy: Policy {
+                documents: DocumentCache::with_budget(config.limits.document_cache_bytes),
+                limits: config.limits.operation.clone(),
+                introspection: config.exposure.introspection,
+            },
+            config,
+        })))
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    pub(crate) fn schema(&self) -> &AppSchema {
+        &self.0.schema
+    }
+
+    pub(crate) fn policy(&self) -> &Policy {
+        &self.0.policy
+    }
+
+    pub(crate) fn persisted(&self) -> &PersistedQueries {
+        &self.0.persisted
+    }
+
+    pub(crate) fn rate_limits(&self) -> &RateLimits {
+        &self.0.rate_limits
+    }
+
+    /// A fresh per-request loader.
+    pub(crate) fn upstream(&self, call: Call) -> Upstream {
+        Upstream::new(self.0.gateway.clone(), call, self.0.config.bloc.concurrency)
+    }
+
+    /// The GraphiQL page, rendered at start-up.
+    pub(crate) fn graphiql(&self) -> &Page {
+        &self.0.graphiql
+    }
+
+    /// The process-wide way to Bloc.
+    pub fn gateway(&self) -> &Gateway {
+        &self.0.gateway
+    }
+
+    /// The service's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+}
