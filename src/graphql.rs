@@ -13,6 +13,7 @@ mod loaders;
 mod query;
 mod sentinel;
 mod shape;
+mod table;
 mod types;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Schema};

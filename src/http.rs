@@ -150,7 +150,12 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
             )));
         }
         let body = params::from_body(&body).map_err(|BadParams(message)| {
-            Box::new(failure(StatusCode::BAD_REQUEST, media, code::BAD_REQUEST, &message))
+            Box::new(failure(
+                StatusCode::BAD_REQUEST,
+                media,
+                code::BAD_REQUEST,
+                &message,
+            ))
         })?;
         Ok(match body {
             Body::Single(operation) => pipeline::Request {

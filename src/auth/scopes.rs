@@ -67,6 +67,16 @@ impl Scopes {
         self.0 & scope.bit() != 0
     }
 
+    /// The set with `scope` added.
+    pub fn with(self, scope: Scope) -> Self {
+        Scopes(self.0 | scope.bit())
+    }
+
+    /// Whether the set holds every scope of `other`.
+    pub fn covers(self, other: Scopes) -> bool {
+        self.0 & other.0 == other.0
+    }
+
     /// Parses a comma- or space-separated list; unknown names are an error.
     pub fn parse_list(list: &str) -> Result<Self, String> {
         list.split([',', ' '])

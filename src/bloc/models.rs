@@ -5,10 +5,16 @@
 //! a parsed value, absent (`None`, for every "unset" marker), or [`Invalid`] when Bloc sent
 //! something that does not parse. One bad field never spoils the rest of the record.
 
-use std::sync::OnceLock;
+use std::{fmt, marker::PhantomData, sync::OnceLock};
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate};
-use serde::{Deserialize, Deserializer};
+use serde::{
+    Deserialize, Deserializer,
+    de::{
+        MapAccess, SeqAccess, Visitor,
+        value::{MapAccessDeserializer, SeqAccessDeserializer},
+    },
+};
 use serde_json::Value;
 
 /// A field value Bloc sent that does not parse as its documented type.
@@ -48,25 +54,105 @@ impl<T> Lenient<T> {
 pub trait FromBloc: Sized {
     /// `Ok(None)` for Bloc's "unset" markers, `Err(Invalid)` for anything unreadable.
     fn from_bloc(value: &Value) -> Result<Option<Self>, Invalid>;
+
+    /// [`FromBloc::from_bloc`] of a JSON string, read in place: a record's fields are nearly
+    /// all strings, and going through a [`Value`] cost an allocation and a copy per field
+    /// (about a tenth of a rotating W1 request's instructions, BENCHMARKS.md try 14).
+    fn from_bloc_str(text: &str) -> Result<Option<Self>, Invalid> {
+        Self::from_bloc(&Value::String(text.to_owned()))
+    }
 }
 
 impl<'de, T: FromBloc> Deserialize<'de> for Lenient<T> {
+    /// Any JSON value: strings are read in place, anything else as a [`Value`] (`null`, and
+    /// only `null`, is unset).
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(deserializer)?;
-        Ok(Self(match value {
-            Value::Null => Ok(None),
-            ref value => T::from_bloc(value),
-        }))
+        deserializer
+            .deserialize_any(LenientVisitor(PhantomData))
+            .map(Self)
     }
+}
+
+/// Reads one field's JSON value, whatever it is, as a [`Lenient`] value.
+struct LenientVisitor<T>(PhantomData<T>);
+
+impl<T: FromBloc> LenientVisitor<T> {
+    /// A value that is not a string, as `serde_json` would have built it.
+    fn other(value: &Value) -> Result<Option<T>, Invalid> {
+        match value {
+            Value::Null => Ok(None),
+            value => T::from_bloc(value),
+        }
+    }
+}
+
+impl<'de, T: FromBloc> Visitor<'de> for LenientVisitor<T> {
+    type Value = Result<Option<T>, Invalid>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(T::from_bloc_str(text))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Ok(None))
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Ok(None))
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Self::Value, E> {
+        Ok(Self::other(&Value::Bool(value)))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Self::Value, E> {
+        Ok(Self::other(&Value::from(value)))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Self::Value, E> {
+        Ok(Self::other(&Value::from(value)))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Self::Value, E> {
+        // A non-finite float becomes `null`, as `serde_json`'s own `Value` makes it.
+        Ok(Self::other(&Value::from(value)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        let value = Value::deserialize(SeqAccessDeserializer::new(seq))?;
+        Ok(Self::other(&value))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let value = Value::deserialize(MapAccessDeserializer::new(map))?;
+        Ok(Self::other(&value))
+    }
+}
+
+/// `text` without surrounding whitespace; `None` when nothing is left ("unset").
+fn trimmed(text: &str) -> Option<&str> {
+    Some(text.trim()).filter(|text| !text.is_empty())
 }
 
 /// Trimmed text; empty or blank strings are "unset".
 impl FromBloc for String {
     fn from_bloc(value: &Value) -> Result<Option<Self>, Invalid> {
         match value {
-            Value::String(s) => Ok(Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned)),
+            Value::String(s) => Self::from_bloc_str(s),
             _ => Err(Invalid),
         }
+    }
+
+    fn from_bloc_str(text: &str) -> Result<Option<Self>, Invalid> {
+        Ok(trimmed(text).map(str::to_owned))
     }
 }
 
@@ -74,21 +160,34 @@ impl FromBloc for String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KycTier(pub u8);
 
-impl FromBloc for KycTier {
-    fn from_bloc(value: &Value) -> Result<Option<Self>, Invalid> {
-        let tier = match value {
-            Value::String(s) if s.trim().is_empty() => return Ok(None),
-            Value::String(s) => s.trim().parse::<u8>().map_err(|_| Invalid)?,
-            Value::Number(n) => n
-                .as_u64()
-                .and_then(|n| u8::try_from(n).ok())
-                .ok_or(Invalid)?,
-            _ => return Err(Invalid),
-        };
+impl KycTier {
+    /// Tiers 0 to 3; anything else is invalid.
+    fn checked(tier: u8) -> Result<Option<Self>, Invalid> {
         if tier <= 3 {
             Ok(Some(KycTier(tier)))
         } else {
             Err(Invalid)
+        }
+    }
+}
+
+impl FromBloc for KycTier {
+    fn from_bloc(value: &Value) -> Result<Option<Self>, Invalid> {
+        match value {
+            Value::String(s) => Self::from_bloc_str(s),
+            Value::Number(n) => Self::checked(
+                n.as_u64()
+                    .and_then(|n| u8::try_from(n).ok())
+                    .ok_or(Invalid)?,
+            ),
+            _ => Err(Invalid),
+        }
+    }
+
+    fn from_bloc_str(text: &str) -> Result<Option<Self>, Invalid> {
+        match trimmed(text) {
+            None => Ok(None),
+            Some(text) => Self::checked(text.parse::<u8>().map_err(|_| Invalid)?),
         }
     }
 }
@@ -111,39 +210,57 @@ pub enum Environment {
     Live,
 }
 
-fn keyword(value: &Value) -> Result<Option<String>, Invalid> {
-    String::from_bloc(value).map(|s| s.map(|s| s.to_ascii_lowercase()))
+/// A value that Bloc sends only as a string: anything else is invalid.
+fn from_string<T: FromBloc>(value: &Value) -> Result<Option<T>, Invalid> {
+    match value {
+        Value::String(s) => T::from_bloc_str(s),
+        _ => Err(Invalid),
+    }
+}
+
+/// Which of `keywords` the trimmed `text` is, ignoring ASCII case; `None` when blank.
+fn keyword<T: Copy>(text: &str, keywords: &[(&str, T)]) -> Result<Option<T>, Invalid> {
+    let Some(text) = trimmed(text) else {
+        return Ok(None);
+    };
+    keywords
+        .iter()
+        .find(|(name, _)| text.eq_ignore_ascii_case(name))
+        .map(|(_, value)| Some(*value))
+        .ok_or(Invalid)
 }
 
 impl FromBloc for Status {
     fn from_bloc(value: &Value) -> Result<Option<Self>, Invalid> {
-        match keyword(value)?.as_deref() {
-            None => Ok(None),
-            Some("active") => Ok(Some(Self::Active)),
-            Some("archived") => Ok(Some(Self::Archived)),
-            Some(_) => Err(Invalid),
-        }
+        from_string(value)
+    }
+
+    fn from_bloc_str(text: &str) -> Result<Option<Self>, Invalid> {
+        keyword(text, &[("active", Self::Active), ("archived", Self::Archived)])
     }
 }
 
 impl FromBloc for Environment {
     fn from_bloc(value: &Value) -> Result<Option<Self>, Invalid> {
-        match keyword(value)?.as_deref() {
-            None => Ok(None),
-            Some("test") => Ok(Some(Self::Test)),
-            Some("live") => Ok(Some(Self::Live)),
-            Some(_) => Err(Invalid),
-        }
+        from_string(value)
+    }
+
+    fn from_bloc_str(text: &str) -> Result<Option<Self>, Invalid> {
+        keyword(text, &[("test", Self::Test), ("live", Self::Live)])
     }
 }
 
 /// An RFC 3339 timestamp; Go's zero time (`0001-01-01T00:00:00Z`) means unset.
 impl FromBloc for DateTime<FixedOffset> {
     fn from_bloc(value: &Value) -> Result<Option<Self>, Invalid> {
-        let Some(text) = String::from_bloc(value)? else {
+        from_string(value)
+    }
+
+    fn from_bloc_str(text: &str) -> Result<Option<Self>, Invalid> {
+        let Some(text) = trimmed(text) else {
             return Ok(None);
         };
-        let at = DateTime::parse_from_rfc3339(&text).map_err(|_| Invalid)?;
+        let at = DateTime::parse_from_rfc3339(text).map_err(|_| Invalid)?;
         Ok(Some(at).filter(|at| at.year() > 1))
     }
 }
@@ -152,19 +269,23 @@ impl FromBloc for DateTime<FixedOffset> {
 /// The date is taken as written, without shifting it to UTC.
 impl FromBloc for NaiveDate {
     fn from_bloc(value: &Value) -> Result<Option<Self>, Invalid> {
-        let Some(text) = String::from_bloc(value)? else {
+        from_string(value)
+    }
+
+    fn from_bloc_str(text: &str) -> Result<Option<Self>, Invalid> {
+        let Some(text) = trimmed(text) else {
             return Ok(None);
         };
-        let date = match DateTime::parse_from_rfc3339(&text) {
+        let date = match DateTime::parse_from_rfc3339(text) {
             Ok(at) => at.date_naive(),
-            Err(_) => NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| Invalid)?,
+            Err(_) => NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| Invalid)?,
         };
         Ok(Some(date).filter(|date| date.year() > 1))
     }
 }
 
 /// A postal address; `{}` or all-blank means unset.
-#[derive(Clone, Default, Deserialize)]
+#[derive(Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Address {
     pub street: Lenient<String>,
@@ -175,7 +296,7 @@ pub struct Address {
 }
 
 /// Bloc's `SyncData` object (Go field names leaking through: `Provider`, `ID`).
-#[derive(Clone, Default, Deserialize)]
+#[derive(Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct SyncData {
     #[serde(rename = "Provider")]
@@ -375,6 +496,70 @@ mod tests {
                 .is_some()
         );
         assert_eq!(Address::from_bloc(&json!("Ikeja")).err(), Some(Invalid));
+    }
+
+    /// What a field decoded to before it was read in place: through a `Value`.
+    fn through_value<T: FromBloc>(text: &str) -> Result<Option<T>, Invalid> {
+        match serde_json::from_str::<Value>(text).unwrap() {
+            Value::Null => Ok(None),
+            value => T::from_bloc(&value),
+        }
+    }
+
+    #[test]
+    fn fields_read_in_place_decode_as_they_did_through_a_value() {
+        let texts = [
+            r#""""#,
+            r#"" ""#,
+            r#"" Ada ""#,
+            r#""\u0041da\n""#,
+            r#""2""#,
+            r#"" 3 ""#,
+            r#""+1""#,
+            r#""9""#,
+            r#"" ACTIVE ""#,
+            r#""Archived""#,
+            r#""Live""#,
+            r#""archivé""#,
+            r#""2023-03-13T11:34:26.577469+01:00""#,
+            r#""0001-01-01T00:00:00Z""#,
+            r#""1994-06-22""#,
+            r#""22/06/1994""#,
+            "null",
+            "true",
+            "0",
+            "3",
+            "-1",
+            "1.5",
+            "1e400",
+            "[]",
+            r#"["a"]"#,
+            "{}",
+            r#"{"city": " Ikeja "}"#,
+            r#"{"Provider": "x", "ID": 7}"#,
+        ];
+        fn same<T: FromBloc + PartialEq + 'static>(text: &str) {
+            let in_place: Lenient<T> = serde_json::from_str(text).unwrap();
+            assert!(in_place.0 == through_value::<T>(text), "{text}");
+            let from_value: Lenient<T> =
+                serde_json::from_value(serde_json::from_str(text).unwrap()).unwrap();
+            assert!(from_value.0 == through_value::<T>(text), "{text} (from a Value)");
+        }
+        for text in texts {
+            if text == "1e400" {
+                // Out of range for serde_json's numbers: refused by both readers alike.
+                assert!(serde_json::from_str::<Lenient<String>>(text).is_err());
+                continue;
+            }
+            same::<String>(text);
+            same::<KycTier>(text);
+            same::<Status>(text);
+            same::<Environment>(text);
+            same::<DateTime<FixedOffset>>(text);
+            same::<NaiveDate>(text);
+            same::<Address>(text);
+            same::<SyncData>(text);
+        }
     }
 
     #[test]

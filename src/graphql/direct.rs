@@ -19,28 +19,25 @@
 //! here) never gets a plan.
 
 use async_graphql::{
-    InputType, Name, ScalarType, Value, Variables,
+    Name, Value, Variables,
     indexmap::IndexMap,
     parser::types::{BaseType, Field, OperationDefinition, OperationType, Selection, SelectionSet},
 };
 
 use super::{
     Upstream,
-    query::checked_id,
-    types::{self, CustomerStatus, Date, DateTime, Environment, Text},
+    query::{Calls, checked_id, root_field},
+    table::{self, Row, Schema},
 };
-use crate::{
-    auth::{Principal, Scope},
-    bloc::models,
-};
+use crate::auth::{Principal, Scopes};
 
 /// A compiled operation: its root fields in order and the distinct ids they name.
 pub(crate) struct Plan {
     roots: Vec<(Name, Root)>,
     /// Distinct customer ids, in first-seen order; roots refer to them by index.
     ids: Vec<Id>,
-    /// Whether any field needs `customers:pii`.
-    pii: bool,
+    /// The scopes the selected fields need, as their tables say.
+    scopes: Scopes,
 }
 
 /// A `customer` field's `id`: written in the document, or an `ID!` variable.
@@ -52,29 +49,8 @@ enum Id {
 
 enum Root {
     Typename,
-    /// `customer(id:)`: the index of its id, and the selected fields.
-    Customer(usize, Vec<(Name, CustomerField)>),
-}
-
-enum CustomerField {
-    Typename,
-    Id,
-    Name,
-    KycTier,
-    Status,
-    Environment,
-    CreatedAt,
-    UpdatedAt,
-    DateOfBirth,
-    Text(Text<models::Customer>),
-    Address(Vec<(Name, Leaf<models::Address>)>),
-    SyncData(Vec<(Name, Leaf<models::SyncData>)>),
-}
-
-/// A field of `Address` or `SyncData`: all text, plus `__typename`.
-enum Leaf<T> {
-    Typename,
-    Text(Text<T>),
+    /// A record looked up by id: the index of its id, and the selected fields.
+    Record(usize, table::Selection),
 }
 
 impl Plan {
@@ -100,40 +76,44 @@ impl Plan {
         let mut plan = Plan {
             roots: Vec::new(),
             ids: Vec::new(),
-            pii: false,
+            scopes: Scopes::default(),
         };
         for (key, field) in fields(&operation.selection_set.node)? {
-            let root = match field.name.node.as_str() {
-                "__typename" => Root::Typename,
-                "customer" => {
-                    let id = match field.arguments.as_slice() {
-                        [(name, value)] if name.node == "id" => {
-                            match value.node.clone().into_const_with(Err) {
-                                Ok(Value::String(id)) => Id::Literal(id),
-                                Err(variable) => Id::Variable(variable),
-                                Ok(_) => return None,
-                            }
-                        }
-                        _ => return None,
-                    };
-                    // Ids the resolver rejects are its error to report.
-                    if matches!(&id, Id::Literal(id) if checked_id(id).is_err()) {
-                        return None;
+            let name = field.name.node.as_str();
+            if name == "__typename" {
+                plan.roots.push((key, Root::Typename));
+                continue;
+            }
+            // Root fields that look one record up by id; the rest are async-graphql's.
+            let root = root_field(name)?;
+            let (Calls::One(argument), Some(returns)) = (root.calls, root.returns) else {
+                return None;
+            };
+            let id = match field.arguments.as_slice() {
+                [(name, value)] if name.node == argument => {
+                    match value.node.clone().into_const_with(Err) {
+                        Ok(Value::String(id)) => Id::Literal(id),
+                        Err(variable) => Id::Variable(variable),
+                        Ok(_) => return None,
                     }
-                    let index = match plan.ids.iter().position(|known| *known == id) {
-                        Some(index) => index,
-                        None => {
-                            let index = plan.ids.len();
-                            plan.ids.push(id);
-                            index
-                        }
-                    };
-                    let selected = customer_fields(&field.selection_set.node, &mut plan.pii)?;
-                    Root::Customer(index, selected)
                 }
                 _ => return None,
             };
-            plan.roots.push((key, root));
+            // Ids the resolver rejects are its error to report.
+            if matches!(&id, Id::Literal(id) if checked_id(id).is_err()) {
+                return None;
+            }
+            let index = match plan.ids.iter().position(|known| *known == id) {
+                Some(index) => index,
+                None => {
+                    let index = plan.ids.len();
+                    plan.ids.push(id);
+                    index
+                }
+            };
+            plan.scopes = plan.scopes.with(root.scope);
+            let selection = selection(&field.selection_set.node, returns, &mut plan.scopes)?;
+            plan.roots.push((key, Root::Record(index, selection)));
         }
         Some(plan)
     }
@@ -146,10 +126,7 @@ impl Plan {
         principal: &Principal,
         variables: &Variables,
     ) -> Option<Value> {
-        if !self.ids.is_empty() && !principal.scopes.contains(Scope::Read) {
-            return None;
-        }
-        if self.pii && !principal.scopes.contains(Scope::Pii) {
+        if !principal.scopes.covers(self.scopes) {
             return None;
         }
         // A variable that is missing, not a string, or an id the resolver rejects: the
@@ -171,8 +148,8 @@ impl Plan {
         for (key, root) in &self.roots {
             let value = match root {
                 Root::Typename => Value::String("Query".to_owned()),
-                Root::Customer(index, selected) => match found.get(*index)? {
-                    Ok(Some(customer)) => customer_value(customer, selected)?,
+                Root::Record(index, selection) => match found.get(*index)? {
+                    Ok(Some(customer)) => customer.as_ref().render(selection)?,
                     Ok(None) => Value::Null,
                     Err(_) => return None,
                 },
@@ -204,123 +181,44 @@ fn fields(set: &SelectionSet) -> Option<Vec<(Name, &Field)>> {
     Some(out)
 }
 
-fn customer_fields(set: &SelectionSet, pii: &mut bool) -> Option<Vec<(Name, CustomerField)>> {
+/// A selection on an object type, compiled against its table, adding the scopes its fields
+/// need; `None` for anything the table does not have.
+fn selection(
+    set: &SelectionSet,
+    object: &dyn Schema,
+    scopes: &mut Scopes,
+) -> Option<table::Selection> {
     let mut out = Vec::new();
     for (key, field) in fields(set)? {
         let name = field.name.node.as_str();
-        let compiled = match name {
-            "__typename" => CustomerField::Typename,
-            "id" => CustomerField::Id,
-            "name" => CustomerField::Name,
-            "kyc_tier" => CustomerField::KycTier,
-            "status" => CustomerField::Status,
-            "environment" => CustomerField::Environment,
-            "created_at" => CustomerField::CreatedAt,
-            "updated_at" => CustomerField::UpdatedAt,
-            "date_of_birth" => {
-                *pii = true;
-                CustomerField::DateOfBirth
-            }
-            "address" => CustomerField::Address(leaves(&field.selection_set.node, |name| {
-                types::address_field(name)
-            })?),
-            "SyncData" => CustomerField::SyncData(leaves(&field.selection_set.node, |name| {
-                types::sync_data_field(name)
-            })?),
-            _ => {
-                let (text, needs_pii) = types::customer_text_field(name)?;
-                *pii |= needs_pii;
-                CustomerField::Text(text)
-            }
+        if name == "__typename" {
+            out.push((key, table::Selected::Typename));
+            continue;
+        }
+        if !field.arguments.is_empty() {
+            return None;
+        }
+        let column = object.field(name)?;
+        *scopes = scopes.with(column.scope);
+        let sub = match column.object {
+            Some(child) => selection(&field.selection_set.node, child, scopes)?,
+            None => Vec::new(),
         };
-        out.push((key, compiled));
+        out.push((
+            key,
+            table::Selected::Column {
+                index: column.index,
+                sub,
+            },
+        ));
     }
     Some(out)
-}
-
-fn leaves<T>(
-    set: &SelectionSet,
-    lookup: impl Fn(&str) -> Option<Text<T>>,
-) -> Option<Vec<(Name, Leaf<T>)>> {
-    fields(set)?
-        .into_iter()
-        .map(|(key, field)| match field.name.node.as_str() {
-            "__typename" => Some((key, Leaf::Typename)),
-            name => lookup(name).map(|text| (key, Leaf::Text(text))),
-        })
-        .collect()
-}
-
-/// One customer's selected fields; `None` when a value is unreadable.
-fn customer_value(
-    customer: &models::Customer,
-    selected: &[(Name, CustomerField)],
-) -> Option<Value> {
-    let mut object = IndexMap::with_capacity(selected.len());
-    for (key, field) in selected {
-        let value = match field {
-            CustomerField::Typename => Value::String("Customer".to_owned()),
-            CustomerField::Id => Value::String(customer.id.clone()),
-            CustomerField::Name => Value::String(customer.display_name().to_owned()),
-            CustomerField::KycTier => {
-                optional(&customer.kyc_tier, |t| Value::from(i32::from(t.0)))?
-            }
-            CustomerField::Status => {
-                optional(&customer.status, |s| CustomerStatus::from(*s).to_value())?
-            }
-            CustomerField::Environment => {
-                optional(&customer.environment, |e| Environment::from(*e).to_value())?
-            }
-            CustomerField::CreatedAt => optional(&customer.created_at, |t| {
-                ScalarType::to_value(&DateTime(*t))
-            })?,
-            CustomerField::UpdatedAt => optional(&customer.updated_at, |t| {
-                ScalarType::to_value(&DateTime(*t))
-            })?,
-            CustomerField::DateOfBirth => {
-                optional(&customer.date_of_birth, |d| ScalarType::to_value(&Date(*d)))?
-            }
-            CustomerField::Text(text) => optional(text(customer), |s| Value::String(s.clone()))?,
-            CustomerField::Address(leaves) => match customer.address.get() {
-                Ok(Some(address)) => leaves_value(address, leaves, "Address")?,
-                Ok(None) => Value::Null,
-                Err(_) => return None,
-            },
-            CustomerField::SyncData(leaves) => match customer.sync_data.get() {
-                Ok(Some(sync)) => leaves_value(sync, leaves, "SyncData")?,
-                Ok(None) => Value::Null,
-                Err(_) => return None,
-            },
-        };
-        object.insert(key.clone(), value);
-    }
-    Some(Value::Object(object))
-}
-
-fn leaves_value<T>(record: &T, leaves: &[(Name, Leaf<T>)], typename: &str) -> Option<Value> {
-    let mut object = IndexMap::with_capacity(leaves.len());
-    for (key, leaf) in leaves {
-        let value = match leaf {
-            Leaf::Typename => Value::String(typename.to_owned()),
-            Leaf::Text(text) => optional(text(record), |s| Value::String(s.clone()))?,
-        };
-        object.insert(key.clone(), value);
-    }
-    Some(Value::Object(object))
-}
-
-/// A nullable field: `null` when unset, `None` (fall back) when unreadable.
-fn optional<T>(value: &models::Lenient<T>, render: impl FnOnce(&T) -> Value) -> Option<Value> {
-    match value.get() {
-        Ok(Some(v)) => Some(render(v)),
-        Ok(None) => Some(Value::Null),
-        Err(_) => None,
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::Plan;
+    use crate::auth::Scope;
     use crate::graphql::document;
 
     fn compiles(query: &str) -> bool {
@@ -384,13 +282,14 @@ mod tests {
             plan.ids,
             [super::Id::Literal(id(1)), super::Id::Literal(id(2))]
         );
-        assert!(!plan.pii);
+        assert!(!plan.scopes.contains(Scope::Pii));
+        assert!(plan.scopes.contains(Scope::Read));
 
         for pii in ["bvn", "date_of_birth", "phone_number", "email"] {
             let query = format!(r#"{{ customer(id: "{}") {{ name {pii} }} }}"#, id(1));
             let doc = async_graphql::parser::parse_query(&query).unwrap();
             let plan = Plan::compile(document::selected(&doc, None).unwrap()).unwrap();
-            assert!(plan.pii, "{pii}");
+            assert!(plan.scopes.contains(Scope::Pii), "{pii}");
         }
     }
 }

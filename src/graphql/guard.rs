@@ -1,7 +1,9 @@
-//! The access policy, attached to fields as data: `#[graphql(guard = "RequireScope(..)")]`.
+//! The access policy, read from the tables: a root field's scope from the query root's table
+//! (`RootScope`, its resolvers' guard), an object field's from its line in its type's table
+//! (the generated resolver calls [`require`]).
 //!
-//! A field whose guard fails resolves to `null` with a `FORBIDDEN` error at its path; the rest
-//! of the response is unaffected. No resolver checks scopes itself.
+//! A field the caller may not read resolves to `null` with a `FORBIDDEN` error at its path;
+//! the rest of the response is unaffected.
 
 use async_graphql::{Context, Guard, Result};
 
@@ -10,16 +12,25 @@ use crate::{
     error,
 };
 
-/// Requires the caller to hold one scope.
-pub(crate) struct RequireScope(pub Scope);
+/// Requires the scope the query root's table names for the field being resolved.
+pub(crate) struct RootScope;
 
-impl Guard for RequireScope {
+impl Guard for RootScope {
     async fn check(&self, ctx: &Context<'_>) -> Result<()> {
-        if holds(ctx, self.0) {
-            Ok(())
-        } else {
-            Err(error::forbidden(self.0))
+        let name = ctx.item.node.name.node.as_str();
+        match super::query::root_field(name) {
+            Some(field) => require(ctx, field.scope),
+            None => Err(error::internal("a root field missing from the root table")),
         }
+    }
+}
+
+/// Fails with `FORBIDDEN` unless the caller holds `scope`.
+pub(crate) fn require(ctx: &Context<'_>, scope: Scope) -> Result<()> {
+    if holds(ctx, scope) {
+        Ok(())
+    } else {
+        Err(error::forbidden(scope))
     }
 }
 

@@ -19,7 +19,9 @@ use async_graphql::{
 
 use super::{
     document::variable_ref,
-    query::{DEFAULT_LIMIT, MAX_LIMIT},
+    query::{Calls, root_field},
+    table::Schema,
+    types,
 };
 use crate::error::code;
 
@@ -156,7 +158,7 @@ pub(crate) fn check_operation(
         counted_variables: HashSet::new(),
         footprint: Footprint::default(),
     };
-    let root = walk.summary(&operation.selection_set.node, 1)?;
+    let root = walk.summary(&operation.selection_set.node, 1, On::Root)?;
     if root.width > limits.max_root_fields {
         return Err(exceeded(
             code::TOO_MANY_ROOT_FIELDS,
@@ -206,14 +208,34 @@ impl Summary {
         self.fields = self.fields.saturating_add(other.fields);
     }
 
-    /// A field with this set as its selection, holding up to `items` values.
-    fn field(self, items: usize) -> Summary {
+    /// A field costing `cost` with this set as its selection, holding up to `items` values.
+    fn field(self, items: usize, cost: usize) -> Summary {
         Summary {
             width: 1,
             depth: self.depth.saturating_add(1),
-            cost: items.max(1).saturating_mul(self.cost).saturating_add(1),
+            cost: items.max(1).saturating_mul(self.cost).saturating_add(cost),
             fields: self.fields.saturating_add(1),
         }
+    }
+}
+
+/// The type a selection set is on, for pricing its fields by that type's table.
+#[derive(Clone, Copy)]
+enum On {
+    /// The query root.
+    Root,
+    /// An object type with a table.
+    Object(&'static dyn Schema),
+    /// Anything else (introspection types; validation has passed, so nothing unknown runs).
+    Unknown,
+}
+
+impl On {
+    fn named(name: &str) -> On {
+        if name == "Query" {
+            return On::Root;
+        }
+        types::object(name).map_or(On::Unknown, On::Object)
     }
 }
 
@@ -235,16 +257,25 @@ impl<'a> Walk<'a> {
     /// up (every multiplier is at least 1), so a part over a bound puts the whole over it.
     /// `level` is how deep the set's fields are (1 at the root), so nesting past the depth
     /// limit stops the walk on the way down, before it recurses any further.
-    fn summary(&mut self, set: &'a SelectionSet, level: usize) -> Result<Summary, Exceeded> {
+    fn summary(
+        &mut self,
+        set: &'a SelectionSet,
+        level: usize,
+        on: On,
+    ) -> Result<Summary, Exceeded> {
         let mut total = Summary::default();
         for selection in &set.items {
             let part = match &selection.node {
-                Selection::Field(field) => self.field(&field.node, level)?,
+                Selection::Field(field) => self.field(&field.node, level, on)?,
                 Selection::FragmentSpread(spread) => self
                     .fragment(&spread.node.fragment_name.node, level)?
                     .unwrap_or_default(),
                 Selection::InlineFragment(inline) => {
-                    self.summary(&inline.node.selection_set.node, level)?
+                    let on = match &inline.node.type_condition {
+                        Some(condition) => On::named(&condition.node.on.node),
+                        None => on,
+                    };
+                    self.summary(&inline.node.selection_set.node, level, on)?
                 }
             };
             total.add(part);
@@ -274,7 +305,9 @@ impl<'a> Walk<'a> {
         Ok(())
     }
 
-    fn field(&mut self, field: &'a Field, level: usize) -> Result<Summary, Exceeded> {
+    /// A field of the type `on`, priced by that type's table: its own cost, times the items
+    /// of the lists above it, plus its selection's cost per item it can hold.
+    fn field(&mut self, field: &'a Field, level: usize, on: On) -> Result<Summary, Exceeded> {
         if level > self.limits.max_depth {
             return Err(passed(
                 code::MAX_DEPTH_EXCEEDED,
@@ -292,29 +325,39 @@ impl<'a> Walk<'a> {
                 });
             }
             // Introspection is bounded by the schema (and off in production).
-            return Ok(Summary::default().field(1));
+            return Ok(Summary::default().field(1, 1));
         }
-        let child = self.summary(&field.selection_set.node, level.saturating_add(1))?;
-        let items = match name {
-            "customer" => {
-                self.ids(field, "id");
-                1
-            }
-            "customers_by_id" => self.ids(field, "ids"),
-            "customers" => {
-                self.footprint.lists = true;
-                let limit = match self.argument(field, "limit") {
-                    Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
-                    _ => i64::from(DEFAULT_LIMIT),
-                };
-                usize::try_from(limit.clamp(0, i64::from(MAX_LIMIT))).unwrap_or(0)
-            }
-            "customer_count" => {
-                self.footprint.lists = true;
-                1
-            }
-            _ => 1,
+        // What the tables say of the field: the root's how it reaches Bloc, an object type's
+        // its cost; either the type its selection is on.
+        let (items, cost, child_on) = match on {
+            On::Root => match root_field(name) {
+                Some(root) => {
+                    let items = match root.calls {
+                        Calls::One(argument) => {
+                            self.ids(field, argument);
+                            1
+                        }
+                        Calls::Each(argument) => self.ids(field, argument),
+                        Calls::List(limit) => {
+                            self.footprint.lists = true;
+                            limit.map_or(1, |(default, max)| self.limit(field, default, max))
+                        }
+                    };
+                    (items, 1, root.returns.map_or(On::Unknown, On::Object))
+                }
+                None => (1, 1, On::Unknown),
+            },
+            On::Object(object) => match object.field(name) {
+                Some(column) => (
+                    1,
+                    column.cost,
+                    column.object.map_or(On::Unknown, On::Object),
+                ),
+                None => (1, 1, On::Unknown),
+            },
+            On::Unknown => (1, 1, On::Unknown),
         };
+        let child = self.summary(&field.selection_set.node, level.saturating_add(1), child_on)?;
         check_ids(self.footprint.ids.len(), self.limits).map_err(|_| {
             passed(
                 code::TOO_MANY_CUSTOMER_IDS,
@@ -323,7 +366,16 @@ impl<'a> Walk<'a> {
                 self.limits.max_customer_ids,
             )
         })?;
-        Ok(child.field(items))
+        Ok(child.field(items, cost))
+    }
+
+    /// The items a `limit` argument allows: its value, or the default, within 0 to `max`.
+    fn limit(&self, field: &Field, default: i32, max: i32) -> usize {
+        let limit = match self.argument(field, "limit") {
+            Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
+            _ => i64::from(default),
+        };
+        usize::try_from(limit.clamp(0, i64::from(max))).unwrap_or(0)
     }
 
     /// An argument's value with its variables substituted (a scalar argument's value is small).
@@ -417,7 +469,8 @@ impl<'a> Walk<'a> {
         if !self.in_progress.insert(name) {
             return Ok(None);
         }
-        let summary = self.summary(&fragment.node.selection_set.node, level)?;
+        let on = On::named(&fragment.node.type_condition.node.on.node);
+        let summary = self.summary(&fragment.node.selection_set.node, level, on)?;
         self.in_progress.remove(name);
         self.fragments.insert(name, summary);
         Ok(Some(summary))

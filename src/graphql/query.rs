@@ -1,24 +1,105 @@
-//! The query root.
+//! The query root: its table (how each root field reaches Bloc, and the scope it needs) and
+//! its resolvers.
 
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result};
 
 use super::{
-    guard::{RequireScope, holds},
+    guard::{RootScope, holds},
     loaders::Upstream,
-    types::{Customer, CustomerFilter},
+    table::Schema,
+    types::{CUSTOMER, Customer, CustomerFilter},
 };
 use crate::{auth::Scope, error};
 
+// The schema's own bounds, each written once: the constants below, the checks and the schema
+// descriptions (through `concat!`) all read these.
+macro_rules! max_id_len {
+    () => {
+        128
+    };
+}
+macro_rules! default_limit {
+    () => {
+        50
+    };
+}
+macro_rules! max_limit {
+    () => {
+        500
+    };
+}
+macro_rules! max_ids {
+    () => {
+        100
+    };
+}
+
 /// Longest customer id accepted; Bloc's ids are 24 characters.
-pub(crate) const MAX_ID_LEN: usize = 128;
+pub(crate) const MAX_ID_LEN: usize = max_id_len!();
 /// `limit` when none is given.
-pub(crate) const DEFAULT_LIMIT: i32 = 50;
+pub(crate) const DEFAULT_LIMIT: i32 = default_limit!();
 /// Largest `limit` accepted.
-pub(crate) const MAX_LIMIT: i32 = 500;
+pub(crate) const MAX_LIMIT: i32 = max_limit!();
 /// Most ids in one `customers_by_id` call.
-pub(crate) const MAX_IDS: usize = 100;
+pub(crate) const MAX_IDS: usize = max_ids!();
+
+/// How a root field reaches Bloc: what the cost model counts before anything runs, and what
+/// the direct executor knows how to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Calls {
+    /// One record by the id in this argument: a call per distinct id in the request.
+    One(&'static str),
+    /// Records by the ids in this list argument, one item each: a call per distinct id.
+    Each(&'static str),
+    /// The collection's one list call per request, giving up to `limit` items (default and
+    /// most as given), or one value when `None`.
+    List(Option<(i32, i32)>),
+}
+
+/// A field of the query root.
+pub(crate) struct RootField {
+    pub name: &'static str,
+    /// The scope a caller needs (its resolver's guard reads it here).
+    pub scope: Scope,
+    pub calls: Calls,
+    /// The object type it returns (a list of it for `Each` and a limited `List`).
+    pub returns: Option<&'static dyn Schema>,
+}
+
+/// The query root's table.
+pub(crate) static ROOT: [RootField; 4] = [
+    RootField {
+        name: "customer",
+        scope: Scope::Read,
+        calls: Calls::One("id"),
+        returns: Some(&CUSTOMER),
+    },
+    RootField {
+        name: "customers_by_id",
+        scope: Scope::Read,
+        calls: Calls::Each("ids"),
+        returns: Some(&CUSTOMER),
+    },
+    RootField {
+        name: "customers",
+        scope: Scope::Read,
+        calls: Calls::List(Some((DEFAULT_LIMIT, MAX_LIMIT))),
+        returns: Some(&CUSTOMER),
+    },
+    RootField {
+        name: "customer_count",
+        scope: Scope::Read,
+        calls: Calls::List(None),
+        returns: None,
+    },
+];
+
+/// The root field named `name`.
+pub(crate) fn root_field(name: &str) -> Option<&'static RootField> {
+    ROOT.iter().find(|field| field.name == name)
+}
 
 /// The query root (its GraphQL description is on the `impl`).
 pub struct Query;
@@ -28,9 +109,11 @@ pub struct Query;
 impl Query {
     /// One customer by Bloc id; `null` when Bloc does not know the id.
     ///
-    /// Ids that are empty, longer than 128 characters or hold a control character are
-    /// rejected (`BAD_USER_INPUT`) without calling Bloc.
-    #[graphql(guard = "RequireScope(Scope::Read)")]
+    #[doc = concat!(
+        "Ids that are empty, longer than ", max_id_len!(), " characters or hold a control ",
+        "character are rejected (`BAD_USER_INPUT`) without calling Bloc."
+    )]
+    #[graphql(guard = "RootScope")]
     async fn customer(
         &self,
         ctx: &Context<'_>,
@@ -46,11 +129,13 @@ impl Query {
     /// Several customers by id, in the order given; an unknown id gives `null` in its place,
     /// and an id Bloc fails on gives `null` with an error at its index. Duplicates cost one
     /// upstream call.
-    #[graphql(guard = "RequireScope(Scope::Read)")]
+    ///
+    #[doc = concat!("At most ", max_ids!(), " ids.")]
+    #[graphql(guard = "RootScope")]
     async fn customers_by_id(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Bloc customer ids, at most 100.")] ids: Vec<ID>,
+        #[graphql(desc = "Bloc customer ids.")] ids: Vec<ID>,
     ) -> Result<Vec<Option<Result<Customer>>>> {
         if ids.len() > MAX_IDS {
             return Err(error::bad_user_input(format!(
@@ -78,11 +163,17 @@ impl Query {
     /// Bloc's list endpoint has no paging or filters and returns every customer in one call,
     /// so paging and filtering happen here over that one call (made at most once per
     /// request, however many list fields ask).
-    #[graphql(guard = "RequireScope(Scope::Read)")]
+    ///
+    #[doc = concat!("`limit` is 0 to ", max_limit!(), ".")]
+    #[graphql(guard = "RootScope")]
     async fn customers(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Most customers to return: 0 to 500, default 50.")] limit: Option<i32>,
+        #[graphql(
+            desc = "Most customers to return.",
+            default_with = "Some(DEFAULT_LIMIT)"
+        )]
+        limit: Option<i32>,
         #[graphql(desc = "Customers to skip first, default 0.")] offset: Option<i32>,
         #[graphql(desc = "Conditions every returned customer meets.")] filter: Option<
             CustomerFilter,
@@ -111,7 +202,7 @@ impl Query {
     }
 
     /// How many customers match the filter (all of them without one).
-    #[graphql(guard = "RequireScope(Scope::Read)")]
+    #[graphql(guard = "RootScope")]
     async fn customer_count(
         &self,
         ctx: &Context<'_>,

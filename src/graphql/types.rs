@@ -1,4 +1,5 @@
-//! GraphQL object, input, enum and scalar types: one per file.
+//! GraphQL object, input, enum and scalar types: one per file. Each object type backed by a
+//! Bloc record is its table (`super::table`): one line per field.
 
 mod address;
 mod customer;
@@ -7,23 +8,23 @@ mod filter;
 mod scalars;
 mod sync_data;
 
-pub(crate) use address::address_field;
-pub(crate) use customer::{Customer, customer_text_field};
-pub(crate) use enums::{CustomerStatus, Environment};
+pub(crate) use customer::{CUSTOMER, Customer};
 pub(crate) use filter::CustomerFilter;
-pub(crate) use scalars::{Date, DateTime};
-pub(crate) use sync_data::sync_data_field;
 
-/// Reads one text field of a Bloc record (for direct execution, `super::direct`).
-pub(crate) type Text<T> = fn(&T) -> &Lenient<String>;
+use super::table::Schema;
 
-use crate::{bloc::models::Lenient, error};
+/// Every object type with a table, for what must find one by name (fragments' type
+/// conditions in the cost model).
+static OBJECTS: [&dyn Schema; 3] = [
+    &customer::CUSTOMER,
+    &address::ADDRESS,
+    &sync_data::SYNC_DATA,
+];
 
-/// A Bloc field as a GraphQL result: unset is `null`, unreadable is `null` plus an
-/// `UPSTREAM_BAD_RESPONSE` error at this field's path.
-fn lenient<'a, T>(
-    value: &'a Lenient<T>,
-    field: &'static str,
-) -> async_graphql::Result<Option<&'a T>> {
-    value.get().map_err(|_| error::upstream_field(field))
+/// The table of the object type named `name`.
+pub(crate) fn object(name: &str) -> Option<&'static dyn Schema> {
+    OBJECTS
+        .iter()
+        .copied()
+        .find(|object| object.typename() == name)
 }

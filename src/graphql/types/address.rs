@@ -1,47 +1,36 @@
-//! `Address`.
+//! `Address`: its table, one line per field.
 
-use async_graphql::{Object, Result};
-
-use super::lenient;
-use crate::bloc::models;
+use crate::{
+    bloc::models,
+    graphql::table::{Cell, ColumnType, IntoCell, Schema, object_table},
+};
 
 /// A customer's address, borrowed from the Bloc record.
 pub(crate) struct Address<'a>(pub &'a models::Address);
 
-/// A customer's postal address, set at KYC tier 1. Blank parts are `null`.
-// `serial`: the fields read memory only (see `Customer`).
-#[Object(rename_fields = "snake_case", serial)]
-impl Address<'_> {
-    /// Street and house number.
-    async fn street(&self) -> Result<Option<&String>> {
-        lenient(&self.0.street, "street")
-    }
-    /// City or town.
-    async fn city(&self) -> Result<Option<&String>> {
-        lenient(&self.0.city, "city")
-    }
-    /// State, e.g. `Lagos`.
-    async fn state(&self) -> Result<Option<&String>> {
-        lenient(&self.0.state, "state")
-    }
-    /// Country, e.g. `Nigeria`.
-    async fn country(&self) -> Result<Option<&String>> {
-        lenient(&self.0.country, "country")
-    }
-    /// Postal code.
-    async fn postal_code(&self) -> Result<Option<&String>> {
-        lenient(&self.0.postal_code, "postal_code")
+impl ColumnType for Address<'_> {
+    const OBJECT: Option<&'static dyn Schema> = Some(&ADDRESS);
+}
+
+impl<'a> IntoCell<'a> for Address<'a> {
+    fn into_cell(self) -> Cell<'a> {
+        Cell::Object(self.0)
     }
 }
 
-/// The text field of `Address` named `name` in the schema (for direct execution).
-pub(crate) fn address_field(name: &str) -> Option<super::Text<models::Address>> {
-    Some(match name {
-        "street" => |a| &a.street,
-        "city" => |a| &a.city,
-        "state" => |a| &a.state,
-        "country" => |a| &a.country,
-        "postal_code" => |a| &a.postal_code,
-        _ => return None,
-    })
+object_table! {
+    /// A customer's postal address, set at KYC tier 1. Blank parts are `null`.
+    // `serial`: the fields read memory only (see `Customer`).
+    impl Address<'_> => ADDRESS: models::Address as "Address";
+    Object(rename_fields = "snake_case", serial);
+    /// Street and house number.
+    street: Option<&String> = |a| a.street.get();
+    /// City or town.
+    city: Option<&String> = |a| a.city.get();
+    /// State, e.g. `Lagos`.
+    state: Option<&String> = |a| a.state.get();
+    /// Country, e.g. `Nigeria`.
+    country: Option<&String> = |a| a.country.get();
+    /// Postal code.
+    postal_code: Option<&String> = |a| a.postal_code.get();
 }

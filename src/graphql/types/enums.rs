@@ -1,8 +1,11 @@
 //! Enums for Bloc's keyword fields.
 
-use async_graphql::Enum;
+use async_graphql::{Enum, InputType};
 
-use crate::bloc::models;
+use crate::{
+    bloc::models,
+    graphql::table::{Cell, ColumnType, IntoCell},
+};
 
 /// Whether a customer is in use.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -39,3 +42,18 @@ impl From<models::Environment> for Environment {
         }
     }
 }
+
+impl<'a> IntoCell<'a> for CustomerStatus {
+    fn into_cell(self) -> Cell<'a> {
+        Cell::Value(self.to_value())
+    }
+}
+
+impl<'a> IntoCell<'a> for Environment {
+    fn into_cell(self) -> Cell<'a> {
+        Cell::Value(self.to_value())
+    }
+}
+
+impl ColumnType for CustomerStatus {}
+impl ColumnType for Environment {}

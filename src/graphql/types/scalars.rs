@@ -6,6 +6,8 @@
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::{FixedOffset, NaiveDate, SecondsFormat};
 
+use crate::graphql::table::{Cell, ColumnType, IntoCell};
+
 /// An instant as an RFC 3339 string, e.g. `2023-03-14T11:57:32.567Z`, with the offset Bloc
 /// sent.
 #[derive(Clone, Copy)]
@@ -55,3 +57,18 @@ impl ScalarType for Date {
         Value::String(self.0.format("%Y-%m-%d").to_string())
     }
 }
+
+impl<'a> IntoCell<'a> for DateTime {
+    fn into_cell(self) -> Cell<'a> {
+        Cell::Value(self.to_value())
+    }
+}
+
+impl<'a> IntoCell<'a> for Date {
+    fn into_cell(self) -> Cell<'a> {
+        Cell::Value(self.to_value())
+    }
+}
+
+impl ColumnType for DateTime {}
+impl ColumnType for Date {}

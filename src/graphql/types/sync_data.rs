@@ -1,35 +1,31 @@
-//! `SyncData`.
+//! `SyncData`: its table, one line per field.
 
-use async_graphql::{Object, Result};
-
-use super::lenient;
-use crate::bloc::models;
+use crate::{
+    bloc::models,
+    graphql::table::{Cell, ColumnType, IntoCell, Schema, object_table},
+};
 
 /// Bloc's `SyncData`, borrowed from the Bloc record.
 pub(crate) struct SyncData<'a>(pub &'a models::SyncData);
 
-/// Bloc's record of a sync with an external provider. Bloc names these fields in Go style
-/// (`Provider`, `ID`); they are kept verbatim so queries match Bloc's docs.
-// `serial`: the fields read memory only (see `Customer`).
-#[Object(name = "SyncData", serial)]
-impl SyncData<'_> {
-    /// The provider synced with; `null` when none.
-    #[graphql(name = "Provider")]
-    async fn provider(&self) -> Result<Option<&String>> {
-        lenient(&self.0.provider, "Provider")
-    }
-    /// The record's id at that provider, when there is one.
-    #[graphql(name = "ID")]
-    async fn id(&self) -> Result<Option<&String>> {
-        lenient(&self.0.id, "ID")
+impl ColumnType for SyncData<'_> {
+    const OBJECT: Option<&'static dyn Schema> = Some(&SYNC_DATA);
+}
+
+impl<'a> IntoCell<'a> for SyncData<'a> {
+    fn into_cell(self) -> Cell<'a> {
+        Cell::Object(self.0)
     }
 }
 
-/// The text field of `SyncData` named `name` in the schema (for direct execution).
-pub(crate) fn sync_data_field(name: &str) -> Option<super::Text<models::SyncData>> {
-    Some(match name {
-        "Provider" => |s| &s.provider,
-        "ID" => |s| &s.id,
-        _ => return None,
-    })
+object_table! {
+    /// Bloc's record of a sync with an external provider. Bloc names these fields in Go style
+    /// (`Provider`, `ID`); they are kept verbatim so queries match Bloc's docs.
+    // `serial`: the fields read memory only (see `Customer`).
+    impl SyncData<'_> => SYNC_DATA: models::SyncData as "SyncData";
+    Object(name = "SyncData", serial);
+    /// The provider synced with; `null` when none.
+    provider as "Provider": Option<&String> = |s| s.provider.get();
+    /// The record's id at that provider, when there is one.
+    id as "ID": Option<&String> = |s| s.id.get();
 }
