@@ -4,6 +4,7 @@
 //! [`execute`] runs one operation and returns a response whose fields are in the order the
 //! query asked for them.
 
+mod cache;
 mod direct;
 mod document;
 mod execute;
@@ -11,6 +12,7 @@ mod guard;
 mod limits;
 mod loaders;
 mod query;
+mod response;
 mod sentinel;
 mod shape;
 mod table;
@@ -18,13 +20,12 @@ mod types;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 
-pub use execute::{
-    Checked, DocumentCache, Operation, Policy, Prepared, Response, prepare, rejection, run,
-    upstream_calls,
-};
+pub use cache::DocumentCache;
+pub use execute::{Checked, Operation, Policy, Prepared, prepare, run, upstream_calls};
 pub use limits::OperationLimits;
 pub use loaders::Upstream;
 pub use query::Query;
+pub use response::{Response, rejection};
 
 /// The facade's schema type.
 pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
@@ -33,7 +34,7 @@ pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 /// each request. Introspection and "did you mean" suggestions are on only when asked for.
 pub fn schema(introspection: bool, suggestions: bool) -> AppSchema {
     let mut builder =
-        Schema::build(Query, EmptyMutation, EmptySubscription).extension(execute::ValidationMemo);
+        Schema::build(Query, EmptyMutation, EmptySubscription).extension(cache::ValidationMemo);
     if !introspection {
         builder = builder.disable_introspection();
     }

@@ -236,7 +236,10 @@ impl FromBloc for Status {
     }
 
     fn from_bloc_str(text: &str) -> Result<Option<Self>, Invalid> {
-        keyword(text, &[("active", Self::Active), ("archived", Self::Archived)])
+        keyword(
+            text,
+            &[("active", Self::Active), ("archived", Self::Archived)],
+        )
     }
 }
 
@@ -543,7 +546,10 @@ mod tests {
             assert!(in_place.0 == through_value::<T>(text), "{text}");
             let from_value: Lenient<T> =
                 serde_json::from_value(serde_json::from_str(text).unwrap()).unwrap();
-            assert!(from_value.0 == through_value::<T>(text), "{text} (from a Value)");
+            assert!(
+                from_value.0 == through_value::<T>(text),
+                "{text} (from a Value)"
+            );
         }
         for text in texts {
             if text == "1e400" {

@@ -1,26 +1,24 @@
-//! Running one GraphQL operation for the HTTP layer.
+//! Preparing and running one GraphQL operation: parse (or take the cached document), check
+//! the limits, then run it on the direct executor when it has a plan, else on
+//! async-graphql's, and put the response in query order.
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::{Arc, Mutex, OnceLock},
-};
-
-use lru::LruCache;
+use std::{collections::HashSet, sync::Arc};
 
 use async_graphql::{
-    ErrorExtensionValues, Name, ServerError, ValidationResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation},
+    ServerError, Variables,
     parser::types::{DocumentOperations, ExecutableDocument, OperationType},
 };
-use serde::{Serialize, ser::SerializeMap};
 
 use super::{
-    AppSchema, Upstream, direct, document,
+    AppSchema, Upstream,
+    cache::{DocumentCache, OperationMemo, RememberValidation},
+    direct, document,
     limits::{self, OperationLimits},
+    response::{Response, rejection, request_error},
     sentinel,
-    shape::Plan,
+    shape::Shape,
 };
-use crate::{auth::Principal, error::code, upstream::RequestStats};
+use crate::{auth::Principal, error::code};
 
 /// One GraphQL operation as the client sent it.
 #[derive(Default)]
@@ -41,225 +39,6 @@ pub struct Policy {
     pub limits: OperationLimits,
     /// Whether introspection is allowed.
     pub introspection: bool,
-}
-
-/// Parsed bytes of the document cache per unit of [`DocumentCache::new`]'s capacity: a
-/// typical operation parses to 2–4 KiB, a dense 4 KiB document to about 400 KiB.
-const CACHE_BYTES_PER_ENTRY: usize = 32 * 1024;
-
-/// Estimated bytes per lexical token of a parsed document (measured on async-graphql's
-/// parser: 100 for list items and fragment spreads, 210–260 for fields and nesting).
-const PARSED_BYTES_PER_TOKEN: usize = 256;
-
-/// Estimated bytes a memo holds per field of its operation: the response-shape plan and the
-/// direct-execution plan each keep a few words per field.
-const MEMO_BYTES_PER_FIELD: usize = 128;
-
-/// An LRU of parsed documents keyed by query text, bounded by bytes. Clients send the same
-/// few query texts over and over; parsing them was the largest cost per request, and
-/// validating them the next (BENCHMARKS.md, tries 1 and 5). Only documents whose selected
-/// operation passed the limits are kept; each entry is weighed by its text, its parsed form
-/// (estimated from its tokens) and its operation memos (estimated from their fields), and
-/// one entry may take at most a sixteenth of the budget.
-pub struct DocumentCache(Option<Mutex<Documents>>);
-
-struct Documents {
-    /// Each entry with its weight in bytes.
-    entries: LruCache<String, (Arc<CachedDocument>, usize)>,
-    /// The sum of the weights.
-    bytes: usize,
-    budget: usize,
-}
-
-/// A parsed document, and what is known about running its operations.
-struct CachedDocument {
-    doc: Arc<ExecutableDocument>,
-    /// Per operation of the document, by its own name (`None` for an anonymous one), never
-    /// by the name a client sent: the map is bounded by the document. Only operations that
-    /// passed the limits have one.
-    operations: Mutex<HashMap<Option<Name>, Arc<OperationMemo>>>,
-}
-
-/// What running one operation of a cached document **without variables** always gives, so
-/// it is worked out once. Each result depends only on the schema and the server's limits
-/// (fixed for the process), the document, the operation and the variable values; operations
-/// run with variables work everything out every time, since their values are part of it.
-/// Only the direct-execution plan and `passed` serve runs with variables too.
-#[derive(Default)]
-struct OperationMemo {
-    /// Set once async-graphql's validation has passed for the operation, with or without
-    /// variables: the document's own rules hold, and only variable values can still fail.
-    passed: OnceLock<()>,
-    /// async-graphql's validation, filled only once it has passed (failures are validated
-    /// again each time).
-    validation: OnceLock<ValidationResult>,
-    /// What the operation may cost, once it passed the limits without variables (an
-    /// operation over a limit gets no memo).
-    limits: OnceLock<Arc<limits::Footprint>>,
-    /// The response-order plan.
-    order: OnceLock<Arc<Plan>>,
-    /// The direct-execution plan, when the operation has the shape it runs; compiled only
-    /// once async-graphql has validated the operation.
-    direct: OnceLock<Option<Arc<direct::Plan>>>,
-}
-
-impl DocumentCache {
-    /// A cache of `entries` × 32 KiB (0: no cache); 256 gives 8 MiB.
-    pub fn new(entries: usize) -> Self {
-        Self::with_budget(entries.saturating_mul(CACHE_BYTES_PER_ENTRY))
-    }
-
-    /// A cache of at most `budget` bytes, as estimated (0: no cache).
-    pub fn with_budget(budget: usize) -> Self {
-        Self((budget > 0).then(|| {
-            Mutex::new(Documents {
-                entries: LruCache::unbounded(),
-                bytes: 0,
-                budget,
-            })
-        }))
-    }
-
-    fn documents(&self) -> Option<std::sync::MutexGuard<'_, Documents>> {
-        // A panic while the lock was held leaves the cache consistent enough to keep using.
-        let cache = self.0.as_ref()?;
-        Some(
-            cache
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-    }
-
-    /// The cache entry for exactly this query text, if there is one.
-    fn lookup(&self, query: &str) -> Option<Arc<CachedDocument>> {
-        let mut documents = self.documents()?;
-        documents.entries.get(query).map(|(entry, _)| entry.clone())
-    }
-
-    /// The memo of an operation that passed the limits, keeping its document (the cached
-    /// entry for this text, or a new one for `doc`) and charging the memo's estimated size
-    /// to it. `None` when the cache is off or the entry would be too heavy to keep.
-    fn remember(
-        &self,
-        query: &str,
-        doc: &Arc<ExecutableDocument>,
-        name: Option<&Name>,
-        footprint: &limits::Footprint,
-    ) -> Option<Arc<OperationMemo>> {
-        let mut documents = self.documents()?;
-        let max_entry = documents.budget / 16;
-        let (entry, mut weight) = match documents.entries.peek(query) {
-            Some((entry, weight)) => (entry.clone(), *weight),
-            None => {
-                let tokens = limits::count_tokens(query, usize::MAX);
-                let parsed = tokens.saturating_mul(PARSED_BYTES_PER_TOKEN);
-                let entry = Arc::new(CachedDocument {
-                    doc: doc.clone(),
-                    operations: Mutex::default(),
-                });
-                (entry, query.len().saturating_add(parsed))
-            }
-        };
-        let memo = {
-            let mut operations = entry
-                .operations
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some(memo) = operations.get(&name.cloned()) {
-                return Some(memo.clone());
-            }
-            let ids: usize = footprint
-                .ids
-                .iter()
-                .map(|id| id.len().saturating_add(64))
-                .sum();
-            let memo_weight = footprint
-                .fields
-                .saturating_mul(MEMO_BYTES_PER_FIELD)
-                .saturating_add(ids)
-                .saturating_add(size_of::<OperationMemo>());
-            weight = weight.saturating_add(memo_weight);
-            if weight > max_entry {
-                return None;
-            }
-            let memo = Arc::new(OperationMemo::default());
-            operations.insert(name.cloned(), memo.clone());
-            memo
-        };
-        let old = documents.entries.put(query.to_owned(), (entry, weight));
-        let old_weight = old.map_or(0, |(_, w)| w);
-        documents.bytes = documents
-            .bytes
-            .saturating_sub(old_weight)
-            .saturating_add(weight);
-        while documents.bytes > documents.budget {
-            let Some((_, (_, evicted))) = documents.entries.pop_lru() else {
-                break;
-            };
-            documents.bytes = documents.bytes.saturating_sub(evicted);
-        }
-        Some(memo)
-    }
-
-    /// Entries and their estimated bytes.
-    #[cfg(test)]
-    fn usage(&self) -> (usize, usize) {
-        self.documents()
-            .map_or((0, 0), |d| (d.entries.len(), d.bytes))
-    }
-}
-
-impl CachedDocument {
-    /// The memo of one of the document's operations, by its own name, if it has one.
-    fn memo(&self, name: Option<&Name>) -> Option<Arc<OperationMemo>> {
-        let operations = self
-            .operations
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        operations.get(&name.cloned()).cloned()
-    }
-}
-
-/// Request data telling [`ValidationMemo`] where this operation's validation is remembered,
-/// and whether this run may reuse it (only without variables).
-struct RememberValidation {
-    memo: Arc<OperationMemo>,
-    reuse: bool,
-}
-
-/// An async-graphql extension: answers validation from the document cache when the same
-/// operation of the same document, without variables, passed validation before; otherwise
-/// validates and, on success, remembers the result (without variables) and that the
-/// operation passed (either way; direct execution waits for it). Failures are never
-/// remembered.
-pub(crate) struct ValidationMemo;
-
-impl ExtensionFactory for ValidationMemo {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ValidationMemo)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for ValidationMemo {
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let Some(RememberValidation { memo, reuse }) = ctx.data_opt::<RememberValidation>() else {
-            return next.run(ctx).await;
-        };
-        if *reuse && let Some(result) = memo.validation.get() {
-            return Ok(*result);
-        }
-        let result = next.run(ctx).await?;
-        let _ = memo.passed.set(());
-        if *reuse {
-            let _ = memo.validation.set(result);
-        }
-        Ok(result)
-    }
 }
 
 /// An operation that passed its checks and is ready to run.
@@ -373,64 +152,6 @@ pub fn upstream_calls(
     }
     let lists = ready().any(|p| p.reads_list());
     Ok(ids.len().saturating_add(usize::from(lists)))
-}
-
-/// A GraphQL response, serialised as `{errors?, data?, extensions?}`.
-pub struct Response {
-    inner: async_graphql::Response,
-    request_error: bool,
-    direct: bool,
-}
-
-impl Response {
-    /// True when the operation ran directly rather than on async-graphql's executor.
-    pub fn ran_directly(&self) -> bool {
-        self.direct
-    }
-
-    /// True when the operation never started (parse or validation failure, bad variables):
-    /// the response then has no `data` entry.
-    pub fn is_request_error(&self) -> bool {
-        self.request_error
-    }
-
-    /// Adds `extensions.upstream`: the HTTP request's upstream calls, loader batches, cache
-    /// hits, coalesced lookups, whether anything was stale, and summed upstream time.
-    pub fn add_upstream_trace(&mut self, stats: &RequestStats) {
-        let millis = stats.upstream_time().as_secs_f64() * 1000.0;
-        let upstream_ms = (millis * 1000.0).round() / 1000.0;
-        // Alphabetical: the order these keys have always had on the wire.
-        let trace = async_graphql::Value::Object(
-            [
-                ("batches", stats.batches().into()),
-                ("cache_hits", stats.cache_hits().into()),
-                ("calls", stats.calls().into()),
-                ("coalesced", stats.coalesced().into()),
-                ("stale", stats.stale().into()),
-                ("upstream_ms", upstream_ms.into()),
-            ]
-            .into_iter()
-            .map(|(key, value)| (Name::new(key), value))
-            .collect(),
-        );
-        self.inner.extensions.insert("upstream".into(), trace);
-    }
-}
-
-impl Serialize for Response {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        if !self.inner.errors.is_empty() {
-            map.serialize_entry("errors", &self.inner.errors)?;
-        }
-        if !self.request_error {
-            map.serialize_entry("data", &self.inner.data)?;
-        }
-        if !self.inner.extensions.is_empty() {
-            map.serialize_entry("extensions", &self.inner.extensions)?;
-        }
-        map.end()
-    }
 }
 
 /// Parses the operation and checks every operation limit, without running anything.
@@ -567,7 +288,7 @@ pub async fn run(
     }
     if let Some(op) = document::selected(&doc, operation_name.as_deref()) {
         // Only a validated operation gets here: its fragments have no cycles.
-        let plan = || Arc::new(Plan::new(&doc, op, &variables));
+        let plan = || Arc::new(Shape::new(&doc, op, &variables));
         let plan = match memo.as_ref().filter(|_| variables.is_empty()) {
             Some(memo) => memo.order.get_or_init(plan).clone(),
             None => plan(),
@@ -577,42 +298,6 @@ pub async fn run(
     Response {
         inner: response,
         request_error: false,
-        direct: false,
-    }
-}
-
-impl Response {
-    /// Marks a response whose data was not all fresh: `extensions.stale: true`, and
-    /// `extensions.age`, the oldest answer's age in whole seconds, rounded up.
-    pub fn mark_stale(&mut self, oldest: Option<std::time::Duration>) {
-        let extensions = &mut self.inner.extensions;
-        extensions.insert("stale".into(), async_graphql::Value::Boolean(true));
-        if let Some(oldest) = oldest {
-            let seconds = oldest.as_millis().div_ceil(1000);
-            let seconds = u64::try_from(seconds).unwrap_or(u64::MAX);
-            extensions.insert("age".into(), async_graphql::Value::from(seconds));
-        }
-    }
-}
-
-/// A response for a whole request rejected before running, e.g. a batch naming too many ids.
-pub fn rejection(code: &'static str, message: String) -> Response {
-    request_error(vec![ServerError::new(message, None)], code)
-}
-
-/// A response for an operation that never ran, each error coded unless it already is.
-fn request_error(mut errors: Vec<ServerError>, default_code: &'static str) -> Response {
-    for error in &mut errors {
-        let extensions = error
-            .extensions
-            .get_or_insert_with(ErrorExtensionValues::default);
-        if extensions.get("code").is_none() {
-            extensions.set("code", default_code);
-        }
-    }
-    Response {
-        inner: async_graphql::Response::from_errors(errors),
-        request_error: true,
         direct: false,
     }
 }

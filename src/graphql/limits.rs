@@ -147,7 +147,7 @@ pub(crate) fn check_operation(
             limits.max_aliases,
         ));
     }
-    let mut walk = Walk {
+    let mut walk = Pricing {
         doc,
         operation,
         variables,
@@ -239,7 +239,7 @@ impl On {
     }
 }
 
-struct Walk<'a> {
+struct Pricing<'a> {
     doc: &'a ExecutableDocument,
     operation: &'a OperationDefinition,
     variables: &'a Variables,
@@ -252,7 +252,7 @@ struct Walk<'a> {
     footprint: Footprint,
 }
 
-impl<'a> Walk<'a> {
+impl<'a> Pricing<'a> {
     /// The set's summary, or the first bound it passes. Depth and cost only grow on the way
     /// up (every multiplier is at least 1), so a part over a bound puts the whole over it.
     /// `level` is how deep the set's fields are (1 at the root), so nesting past the depth

@@ -4,7 +4,7 @@
 //! which is also what an object whose fields were all skipped produces; the spec wants `{}`.
 //! [`with_sentinels`] adds a `__typename` under a reserved response key ([`SENTINEL`]) to every
 //! selection set that might select nothing, so such an object always has one field;
-//! `shape::Plan::complete` removes the key again.
+//! `shape::Shape::complete` removes the key again.
 
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use async_graphql::{
 };
 
 /// Response key of the `__typename` field [`with_sentinels`] adds to selection sets that may
-/// select nothing. Never sent to clients: `shape::Plan::complete` removes it.
+/// select nothing. Never sent to clients: `shape::Shape::complete` removes it.
 pub(crate) const SENTINEL: &str = "__bloc_graphql_resolved";
 
 /// The document with a [`SENTINEL`] `__typename` added to every object selection set

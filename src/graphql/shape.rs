@@ -11,9 +11,9 @@
 //! - an error on a non-null field does not make its parent `null` ("Errors and Non-Null
 //!   Fields"), so a response can hold `null` where the schema says it never will.
 //!
-//! A [`Plan`] holds, for the executed operation, each object's response keys in
+//! A [`Shape`] holds, for the executed operation, each object's response keys in
 //! field-collection order (fragments, aliases, `@skip` and `@include` included), each with
-//! its schema type and the plan of its value. [`Plan::complete`] walks `data` with it once:
+//! its schema type and the plan of its value. [`Shape::complete`] walks `data` with it once:
 //! it puts keys in order (swapping in place), writes `null` for a key that is missing, and
 //! propagates `null` from a non-null position to the nearest nullable one. An object that
 //! async-graphql turned into `null` is rebuilt when the errors show it was resolved (some
@@ -40,7 +40,7 @@ use super::{document::variable, sentinel::SENTINEL};
 const MAX_PLAN_DEPTH: usize = 64;
 
 /// The response keys of one object, in order, each with its type and the plan of its value.
-pub(crate) struct Plan {
+pub(crate) struct Shape {
     keys: Vec<Key>,
 }
 
@@ -50,10 +50,10 @@ struct Key {
     /// (introspection's `__schema` and `__type`).
     ty: Option<&'static Type>,
     /// The plan of the value, for object types.
-    child: Option<Plan>,
+    child: Option<Shape>,
 }
 
-impl Plan {
+impl Shape {
     /// The plan of `operation` run with `variables`. The document must have passed
     /// validation (no fragment cycles, every field exists).
     pub(crate) fn new(
@@ -61,7 +61,7 @@ impl Plan {
         operation: &OperationDefinition,
         variables: &Variables,
     ) -> Self {
-        let walk = Walk {
+        let walk = Collector {
             doc,
             operation,
             variables,
@@ -128,7 +128,7 @@ impl Plan {
 /// Completes the value at one position of type `ty`; returns whether it is `null` after.
 fn complete_value(
     ty: Option<&Type>,
-    plan: Option<&Plan>,
+    plan: Option<&Shape>,
     value: &mut Value,
     errors: Option<&Trie<'_>>,
 ) -> bool {
@@ -315,7 +315,7 @@ fn named(ty: &Type) -> &str {
 }
 
 /// What building a plan needs to evaluate fragments and `@skip`/`@include`.
-struct Walk<'a> {
+struct Collector<'a> {
     doc: &'a ExecutableDocument,
     operation: &'a OperationDefinition,
     variables: &'a Variables,
@@ -326,9 +326,9 @@ struct Walk<'a> {
 /// selection set given for it.
 type Collected<'a> = Vec<(&'a Name, &'a Name, Vec<&'a SelectionSet>)>;
 
-impl<'a> Walk<'a> {
+impl<'a> Collector<'a> {
     /// The plan for the fields that `sets` (merged) select on an object of type `object`.
-    fn plan(&self, sets: &[&'a SelectionSet], object: &str, depth: usize) -> Plan {
+    fn plan(&self, sets: &[&'a SelectionSet], object: &str, depth: usize) -> Shape {
         let mut collected: Collected<'a> = Vec::new();
         let mut visited = Vec::new();
         for set in sets {
@@ -356,7 +356,7 @@ impl<'a> Walk<'a> {
                 }
             })
             .collect();
-        Plan { keys }
+        Shape { keys }
     }
 
     fn collect(
@@ -429,7 +429,7 @@ mod tests {
     };
     use serde_json::json;
 
-    use super::Plan;
+    use super::Shape;
     use crate::graphql::document;
     use crate::graphql::sentinel::{SENTINEL, with_sentinels};
 
@@ -448,10 +448,10 @@ mod tests {
         }
     }
 
-    fn plan(query: &str) -> Plan {
+    fn plan(query: &str) -> Shape {
         let doc = parse_query(query).unwrap();
         let op = document::selected(&doc, None).unwrap();
-        Plan::new(&doc, op, &Variables::default())
+        Shape::new(&doc, op, &Variables::default())
     }
 
     fn error(path: &[PathSegment]) -> ServerError {
@@ -621,7 +621,7 @@ mod tests {
             &parse_query(r#"{ customer(id: "1") { name @skip(if: true) } }"#).unwrap(),
         )
         .unwrap();
-        let plan = Plan::new(
+        let plan = Shape::new(
             &doc,
             document::selected(&doc, None).unwrap(),
             &Variables::default(),

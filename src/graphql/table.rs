@@ -149,6 +149,12 @@ impl<'a> IntoCell<'a> for &String {
     }
 }
 
+impl<'a> IntoCell<'a> for String {
+    fn into_cell(self) -> Cell<'a> {
+        Cell::Value(Value::String(self))
+    }
+}
+
 impl<'a> IntoCell<'a> for &str {
     fn into_cell(self) -> Cell<'a> {
         Cell::Value(Value::String(self.to_owned()))
@@ -176,6 +182,7 @@ impl<T: ColumnType> ColumnType for Option<T> {
     const OBJECT: Option<&'static dyn Schema> = T::OBJECT;
 }
 
+impl ColumnType for String {}
 impl ColumnType for &String {}
 impl ColumnType for &str {}
 impl ColumnType for i32 {}
