@@ -198,3 +198,44 @@ async fn a_200_with_a_null_customer_is_a_bad_response() {
 
     assert_eq!(codes(&response), ["UPSTREAM_BAD_RESPONSE"]);
 }
+
+/// `Address.formatted`, the field added as one table line: the set parts in order, the same
+/// bytes on the direct path (the second run) as on async-graphql's, and `null` with
+/// `UPSTREAM_BAD_RESPONSE` when a part is unreadable, like any field derived from it.
+#[tokio::test]
+async fn an_address_formats_on_one_line_from_its_set_parts() {
+    let app = spawn_app().await;
+    let mut partial = customer(&id(7));
+    partial["address"] = json!({ "street": " ", "city": "Lekki", "state": "Lagos" });
+    let mut drifted = customer(&id(8));
+    drifted["address"]["city"] = json!(42);
+    mount_customer(&app.bloc, customer(&id(6)), 1).await;
+    mount_customer(&app.bloc, partial, 1).await;
+    mount_customer(&app.bloc, drifted, 1).await;
+
+    let query = format!(
+        r#"{{ a: customer(id: "{}") {{ address {{ formatted }} }} b: customer(id: "{}") {{ address {{ formatted }} }} }}"#,
+        id(6),
+        id(7)
+    );
+    let response = app.query_twice(&query).await;
+    let bad = app
+        .query(&format!(
+            r#"{{ customer(id: "{}") {{ address {{ street formatted }} }} }}"#,
+            id(8)
+        ))
+        .await;
+
+    assert_eq!(
+        response,
+        json!({ "data": {
+            "a": { "address": { "formatted": "10c Pinnock Estate, Lekki, Lagos, 100101, Nigeria" } },
+            "b": { "address": { "formatted": "Lekki, Lagos" } },
+        } })
+    );
+    assert_eq!(
+        bad["data"],
+        json!({ "customer": { "address": { "street": "10c Pinnock Estate", "formatted": null } } })
+    );
+    assert_eq!(codes(&bad), ["UPSTREAM_BAD_RESPONSE"]);
+}

@@ -33,4 +33,6 @@ object_table! {
     country: Option<&String> = |a| a.country.get();
     /// Postal code.
     postal_code: Option<&String> = |a| a.postal_code.get();
+    /// The address on one line for display: its set parts, street to country, joined by commas (e.g. `10c Pinnock Estate, Lekki, Lagos, 100101, Nigeria`).
+    formatted: Option<String> = |a| [&a.street, &a.city, &a.state, &a.postal_code, &a.country].into_iter().map(|part| part.get()).collect::<Result<Vec<_>, _>>().map(|parts| Some(parts.into_iter().flatten().map(String::as_str).collect::<Vec<_>>().join(", ")).filter(|line| !line.is_empty()));
 }
