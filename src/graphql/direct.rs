@@ -1,127 +1,208 @@
-//! Direct execution of the common operation shape, without async-graphql's executor.
+//! The direct executor: runs a validated operation from the tables, without async-graphql's
+//! executor.
 //!
-//! The queries the facade is built for are mostly one shape: `customer(id: "…")` root fields,
-//! often aliased, selecting plain `Customer`, `Address` and `SyncData` fields. async-graphql runs
-//! such an operation as a tree of boxed futures, one per field, each routed through the
-//! extension chain with registry lookups by name; for 50 aliased customers that was most of
-//! a request's CPU (BENCHMARKS.md, try 12).
+//! async-graphql runs an operation as a tree of boxed futures, one per field, each routed
+//! through the extension chain with registry lookups by name; for 50 aliased customers that
+//! was most of a request's CPU (BENCHMARKS.md, try 12), and for a list of 500 more still. A
+//! [`Plan`] is the operation compiled once per cached document and operation (only after
+//! async-graphql has validated it: the caller checks): the spec's field collection done
+//! ahead (fragments, inline fragments, `@skip`/`@include`, merging of fields that share a
+//! response key), every field found in its type's table (`super::table`), each root field in
+//! the root's table. When a `@skip`/`@include` condition is a variable, the collection is
+//! done for each run with its values instead.
 //!
-//! A [`Plan`] is that shape compiled once per cached document and operation, and only after
-//! async-graphql has validated the operation (the caller checks). Running it fetches the
-//! distinct ids through the request's loader, as the resolvers would, and builds the data in
-//! selection order. It renders only the path where nothing goes wrong: when the caller lacks
-//! a scope a field needs, Bloc fails an id, or a value Bloc sent does not parse, it gives up
-//! and async-graphql runs the operation instead. The lookups are then already finished in
-//! the loader, so the fallback makes no further call, and every error, path and `null` is
-//! async-graphql's own. Ids may be written in the document or passed as `ID!` variables;
-//! a variable value that is not a string falls back too. Anything the compiler does not know
-//! (fragments, directives, other variables, other root fields, a field with no rendering
-//! here) never gets a plan.
+//! Running a plan reads arguments (written, or from variables), makes the same loader calls
+//! in the same order as async-graphql's resolvers would (so the lookups are batched and
+//! de-duplicated alike), and renders the data in query order. It renders only the path where
+//! nothing goes wrong: when the caller lacks a scope a field needs, an argument or a variable
+//! value is one the resolver or async-graphql would refuse, Bloc fails, a list left records
+//! out or a value Bloc sent does not parse, it gives up and async-graphql runs the operation.
+//! The lookups are then already finished in the loader, so the fallback makes no further
+//! call, and every error, path and `null` is async-graphql's own. Introspection, mutations
+//! and anything else the tables do not describe never get a plan.
 
 use async_graphql::{
-    Name, Value, Variables,
+    InputType, Name, Positioned, Value, Variables,
     indexmap::IndexMap,
-    parser::types::{BaseType, Field, OperationDefinition, OperationType, Selection, SelectionSet},
+    parser::types::{
+        BaseType, Directive, ExecutableDocument, Field, OperationDefinition, OperationType,
+        Selection, SelectionSet, Type,
+    },
 };
+use futures::future::join_all;
 
 use super::{
-    Upstream,
-    query::{Calls, checked_id, root_field},
+    Upstream, document,
+    loaders::{Listing, Lookup},
+    query::{Calls, DEFAULT_LIMIT, MAX_IDS, MAX_LIMIT, checked_id, root_field},
     table::{self, Row, Schema},
+    types::{CustomerFilter, Matcher},
 };
-use crate::auth::{Principal, Scopes};
+use crate::auth::{Principal, Scope, Scopes};
 
-/// A compiled operation: its root fields in order and the distinct ids they name.
-pub(crate) struct Plan {
+/// An operation compiled for the direct executor.
+pub(crate) enum Plan {
+    /// The collected fields, the same for every run.
+    Fixed(Compiled),
+    /// A `@skip`/`@include` condition reads a variable: the fields are collected per run.
+    PerRun,
+}
+
+/// The operation's root fields in query order, and the scopes its fields need.
+pub(crate) struct Compiled {
     roots: Vec<(Name, Root)>,
-    /// Distinct customer ids, in first-seen order; roots refer to them by index.
-    ids: Vec<Id>,
-    /// The scopes the selected fields need, as their tables say.
     scopes: Scopes,
 }
 
-/// A `customer` field's `id`: written in the document, or an `ID!` variable.
-#[derive(PartialEq, Debug)]
-enum Id {
-    Literal(String),
-    Variable(Name),
-}
+/// An argument as written, variables unresolved.
+type Written = async_graphql_value::Value;
 
+/// A root field. Arguments are kept as written (variables included) and read per run.
 enum Root {
     Typename,
-    /// A record looked up by id: the index of its id, and the selected fields.
-    Record(usize, table::Selection),
+    /// One record by id (`customer`).
+    One {
+        id: Written,
+        selection: table::Selection,
+    },
+    /// Records by ids, `null` for an unknown one (`customers_by_id`).
+    Each {
+        ids: Written,
+        selection: table::Selection,
+    },
+    /// A page of the collection (`customers`).
+    Page {
+        limit: Option<Written>,
+        offset: Option<Written>,
+        filter: Option<Written>,
+        selection: table::Selection,
+    },
+    /// The collection's size (`customer_count`).
+    Count {
+        filter: Option<Written>,
+    },
 }
 
 impl Plan {
-    /// The plan of `operation` when every part of it is one direct execution renders;
-    /// `None` otherwise. The operation must have passed validation.
-    pub(crate) fn compile(operation: &OperationDefinition) -> Option<Self> {
-        if operation.ty != OperationType::Query || !operation.directives.is_empty() {
-            return None;
+    /// The plan of a validated operation, or `None` when something in it is not for the
+    /// direct executor.
+    pub(crate) fn compile(
+        doc: &ExecutableDocument,
+        operation: &OperationDefinition,
+    ) -> Option<Self> {
+        match Compiled::new(doc, operation, None) {
+            Ok(compiled) => Some(Plan::Fixed(compiled)),
+            Err(Unsupported::NeedsVariables) => Some(Plan::PerRun),
+            Err(Unsupported::Other) => None,
         }
-        // Variables: only `ID!` ones without a default, as clients pass ids.
-        for definition in &operation.variable_definitions {
-            let definition = &definition.node;
-            let ty = &definition.var_type.node;
-            let is_id = matches!(&ty.base, BaseType::Named(name) if name == "ID");
-            if !is_id
-                || ty.nullable
-                || definition.default_value.is_some()
-                || !definition.directives.is_empty()
-            {
-                return None;
-            }
-        }
-        let mut plan = Plan {
-            roots: Vec::new(),
-            ids: Vec::new(),
-            scopes: Scopes::default(),
-        };
-        for (key, field) in fields(&operation.selection_set.node)? {
-            let name = field.name.node.as_str();
-            if name == "__typename" {
-                plan.roots.push((key, Root::Typename));
-                continue;
-            }
-            // Root fields that look one record up by id; the rest are async-graphql's.
-            let root = root_field(name)?;
-            let (Calls::One(argument), Some(returns)) = (root.calls, root.returns) else {
-                return None;
-            };
-            let id = match field.arguments.as_slice() {
-                [(name, value)] if name.node == argument => {
-                    match value.node.clone().into_const_with(Err) {
-                        Ok(Value::String(id)) => Id::Literal(id),
-                        Err(variable) => Id::Variable(variable),
-                        Ok(_) => return None,
-                    }
-                }
-                _ => return None,
-            };
-            // Ids the resolver rejects are its error to report.
-            if matches!(&id, Id::Literal(id) if checked_id(id).is_err()) {
-                return None;
-            }
-            let index = match plan.ids.iter().position(|known| *known == id) {
-                Some(index) => index,
-                None => {
-                    let index = plan.ids.len();
-                    plan.ids.push(id);
-                    index
-                }
-            };
-            plan.scopes = plan.scopes.with(root.scope);
-            let selection = selection(&field.selection_set.node, returns, &mut plan.scopes)?;
-            plan.roots.push((key, Root::Record(index, selection)));
-        }
-        Some(plan)
     }
 
     /// The operation's `data` with these variable values, or `None` when async-graphql must
     /// run it (see the module documentation).
     pub(crate) async fn run(
         &self,
+        doc: &ExecutableDocument,
+        operation: &OperationDefinition,
+        upstream: &Upstream,
+        principal: &Principal,
+        variables: &Variables,
+    ) -> Option<Value> {
+        match self {
+            Plan::Fixed(compiled) => {
+                compiled
+                    .run(operation, upstream, principal, variables)
+                    .await
+            }
+            Plan::PerRun => {
+                let compiled = Compiled::new(doc, operation, Some(variables)).ok()?;
+                compiled
+                    .run(operation, upstream, principal, variables)
+                    .await
+            }
+        }
+    }
+}
+
+/// Why an operation has no fixed plan.
+enum Unsupported {
+    /// A condition reads a variable; with the variables' values it may well have one.
+    NeedsVariables,
+    /// Something the tables do not describe, or async-graphql's to report.
+    Other,
+}
+
+/// What a root field's loader calls gave.
+enum Fetched {
+    Nothing,
+    Each(Vec<Lookup>),
+    List(Listing),
+}
+
+impl Compiled {
+    fn new(
+        doc: &ExecutableDocument,
+        operation: &OperationDefinition,
+        variables: Option<&Variables>,
+    ) -> Result<Self, Unsupported> {
+        if operation.ty != OperationType::Query || !operation.directives.is_empty() {
+            return Err(Unsupported::Other);
+        }
+        // Variables of the types the direct executor checks values of (see `fits`).
+        for definition in &operation.variable_definitions {
+            if !definition.node.directives.is_empty() || !supported(&definition.node.var_type.node)
+            {
+                return Err(Unsupported::Other);
+            }
+        }
+        let collect = Collect {
+            doc,
+            operation,
+            variables,
+        };
+        let mut scopes = Scopes::default();
+        let mut roots = Vec::new();
+        for (key, fields) in collect.fields(&[&operation.selection_set.node], "Query")? {
+            let field = fields.first().ok_or(Unsupported::Other)?;
+            let name = field.name.node.as_str();
+            if name == "__typename" {
+                roots.push((key, Root::Typename));
+                continue;
+            }
+            let root = root_field(name).ok_or(Unsupported::Other)?;
+            scopes = scopes.with(root.scope);
+            let sets: Vec<&SelectionSet> = fields.iter().map(|f| &f.selection_set.node).collect();
+            let mut selection = || match root.returns {
+                Some(object) => collect.selection(&sets, object, &mut scopes),
+                None => Ok(Vec::new()),
+            };
+            let argument = |name: &str| field.get_argument(name).map(|v| v.node.clone());
+            let compiled = match root.calls {
+                Calls::One(arg) => Root::One {
+                    id: argument(arg).ok_or(Unsupported::Other)?,
+                    selection: selection()?,
+                },
+                Calls::Each(arg) => Root::Each {
+                    ids: argument(arg).ok_or(Unsupported::Other)?,
+                    selection: selection()?,
+                },
+                Calls::List(Some(_)) => Root::Page {
+                    limit: argument("limit"),
+                    offset: argument("offset"),
+                    filter: argument("filter"),
+                    selection: selection()?,
+                },
+                Calls::List(None) => Root::Count {
+                    filter: argument("filter"),
+                },
+            };
+            roots.push((key, compiled));
+        }
+        Ok(Compiled { roots, scopes })
+    }
+
+    async fn run(
+        &self,
+        operation: &OperationDefinition,
         upstream: &Upstream,
         principal: &Principal,
         variables: &Variables,
@@ -129,30 +210,120 @@ impl Plan {
         if !principal.scopes.covers(self.scopes) {
             return None;
         }
-        // A variable that is missing, not a string, or an id the resolver rejects: the
-        // error (validation's or the resolver's) is async-graphql's to report.
-        let mut ids = Vec::with_capacity(self.ids.len());
-        for id in &self.ids {
-            ids.push(match id {
-                Id::Literal(id) => id.as_str(),
-                Id::Variable(name) => match variables.get(name) {
-                    Some(Value::String(id)) if checked_id(id).is_ok() => id.as_str(),
-                    _ => return None,
+        // A value async-graphql's coercion would refuse (or coerce) is its to handle.
+        for definition in &operation.variable_definitions {
+            let definition = &definition.node;
+            if !fits(
+                &definition.var_type.node,
+                variables.get(&definition.name.node),
+            ) {
+                return None;
+            }
+        }
+        let read = |value: &Written| read_argument(operation, variables, value);
+        // Every argument first, as the resolvers check theirs before any call.
+        let mut arguments = Vec::with_capacity(self.roots.len());
+        for (_, root) in &self.roots {
+            arguments.push(match root {
+                Root::Typename => Arguments::None,
+                Root::One { id, .. } => Arguments::Ids(vec![id_of(&read(id)?)?]),
+                Root::Each { ids, .. } => {
+                    let ids = match read(ids)? {
+                        Value::List(ids) => ids,
+                        one => vec![one],
+                    };
+                    if ids.len() > MAX_IDS {
+                        return None;
+                    }
+                    Arguments::Ids(ids.iter().map(id_of).collect::<Option<Vec<_>>>()?)
+                }
+                Root::Page {
+                    limit,
+                    offset,
+                    filter,
+                    ..
+                } => {
+                    let limit = match optional(limit.as_ref().map(read))? {
+                        Value::Null => DEFAULT_LIMIT,
+                        Value::Number(n) => i32::try_from(n.as_i64()?).ok()?,
+                        _ => return None,
+                    };
+                    let offset = match optional(offset.as_ref().map(read))? {
+                        Value::Null => 0,
+                        Value::Number(n) => i32::try_from(n.as_i64()?).ok()?,
+                        _ => return None,
+                    };
+                    if !(0..=MAX_LIMIT).contains(&limit) || offset < 0 {
+                        return None;
+                    }
+                    Arguments::Page {
+                        offset: usize::try_from(offset).ok()?,
+                        limit: usize::try_from(limit).ok()?,
+                        matcher: matcher(optional(filter.as_ref().map(read))?, principal)?,
+                    }
+                }
+                Root::Count { filter } => Arguments::Count {
+                    matcher: matcher(optional(filter.as_ref().map(read))?, principal)?,
                 },
             });
         }
-        // All in one pass, as async-graphql's executor asks for them: one loader batch.
-        let found =
-            futures::future::join_all(ids.into_iter().map(|id| upstream.customer(id))).await;
+        // The loader calls, all in one pass in query order, as async-graphql makes them.
+        let fetches = arguments.iter().map(|arguments| async move {
+            match arguments {
+                Arguments::None => Fetched::Nothing,
+                Arguments::Ids(ids) => {
+                    Fetched::Each(join_all(ids.iter().map(|id| upstream.customer(id))).await)
+                }
+                Arguments::Page { .. } | Arguments::Count { .. } => {
+                    Fetched::List(upstream.listing().await)
+                }
+            }
+        });
+        let fetched = join_all(fetches).await;
         let mut data = IndexMap::with_capacity(self.roots.len());
-        for (key, root) in &self.roots {
-            let value = match root {
-                Root::Typename => Value::String("Query".to_owned()),
-                Root::Record(index, selection) => match found.get(*index)? {
-                    Ok(Some(customer)) => customer.as_ref().render(selection)?,
-                    Ok(None) => Value::Null,
-                    Err(_) => return None,
-                },
+        for (((key, root), arguments), fetched) in self.roots.iter().zip(&arguments).zip(fetched) {
+            let value = match (root, arguments, fetched) {
+                (Root::Typename, _, _) => Value::String("Query".to_owned()),
+                (Root::One { selection, .. }, _, Fetched::Each(lookups)) => {
+                    record(lookups.into_iter().next()?, selection)?
+                }
+                (Root::Each { selection, .. }, _, Fetched::Each(lookups)) => Value::List(
+                    lookups
+                        .into_iter()
+                        .map(|lookup| record(lookup, selection))
+                        .collect::<Option<_>>()?,
+                ),
+                (
+                    Root::Page { selection, .. },
+                    Arguments::Page {
+                        offset,
+                        limit,
+                        matcher,
+                    },
+                    Fetched::List(listing),
+                ) => {
+                    let listing = listing.ok().filter(|l| l.undecodable == 0)?;
+                    Value::List(
+                        listing
+                            .customers
+                            .iter()
+                            .filter(|c| matcher.matches(c))
+                            .skip(*offset)
+                            .take(*limit)
+                            .map(|c| c.as_ref().render(selection))
+                            .collect::<Option<_>>()?,
+                    )
+                }
+                (Root::Count { .. }, Arguments::Count { matcher }, Fetched::List(listing)) => {
+                    let listing = listing.ok().filter(|l| l.undecodable == 0)?;
+                    let count = listing
+                        .customers
+                        .iter()
+                        .filter(|c| matcher.matches(c))
+                        .count();
+                    Value::from(i32::try_from(count).unwrap_or(i32::MAX))
+                }
+                _ => return None,
             };
             data.insert(key.clone(), value);
         }
@@ -160,74 +331,281 @@ impl Plan {
     }
 }
 
-/// The fields of a selection set with their response keys, when it holds only fields
-/// without directives and no response key twice (merging is async-graphql's business).
-fn fields(set: &SelectionSet) -> Option<Vec<(Name, &Field)>> {
-    let mut out: Vec<(Name, &Field)> = Vec::with_capacity(set.items.len());
-    for selection in &set.items {
-        let Selection::Field(field) = &selection.node else {
-            return None;
-        };
-        let field = &field.node;
-        if !field.directives.is_empty() {
-            return None;
-        }
-        let key = field.response_key().node.clone();
-        if out.iter().any(|(seen, _)| *seen == key) {
-            return None;
-        }
-        out.push((key, field));
-    }
-    Some(out)
+/// A root field's arguments, read and checked as its resolver would.
+enum Arguments {
+    None,
+    Ids(Vec<String>),
+    Page {
+        offset: usize,
+        limit: usize,
+        matcher: Matcher,
+    },
+    Count {
+        matcher: Matcher,
+    },
 }
 
-/// A selection on an object type, compiled against its table, adding the scopes its fields
-/// need; `None` for anything the table does not have.
-fn selection(
-    set: &SelectionSet,
-    object: &dyn Schema,
-    scopes: &mut Scopes,
-) -> Option<table::Selection> {
-    let mut out = Vec::new();
-    for (key, field) in fields(set)? {
-        let name = field.name.node.as_str();
-        if name == "__typename" {
-            out.push((key, table::Selected::Typename));
-            continue;
-        }
-        if !field.arguments.is_empty() {
-            return None;
-        }
-        let column = object.field(name)?;
-        *scopes = scopes.with(column.scope);
-        let sub = match column.object {
-            Some(child) => selection(&field.selection_set.node, child, scopes)?,
-            None => Vec::new(),
-        };
-        out.push((
-            key,
-            table::Selected::Column {
-                index: column.index,
-                sub,
-            },
-        ));
+/// Whether the direct executor checks values of this variable type: the scalars and input
+/// the schema's arguments take, as lists or not.
+fn supported(ty: &Type) -> bool {
+    match &ty.base {
+        BaseType::Named(name) => matches!(
+            name.as_str(),
+            "ID" | "String" | "Int" | "Boolean" | "CustomerFilter"
+        ),
+        BaseType::List(item) => supported(item),
     }
-    Some(out)
+}
+
+/// Whether a variable's value is one async-graphql takes as it is: of the declared type
+/// without coercion (an integer for an `ID`, say, is async-graphql's to coerce), `null` only
+/// where the type is nullable. A variable not given is fine here: one that had to be is
+/// refused before anything runs.
+fn fits(ty: &Type, value: Option<&Value>) -> bool {
+    let Some(value) = value else {
+        return true;
+    };
+    if matches!(value, Value::Null) {
+        return ty.nullable;
+    }
+    match &ty.base {
+        BaseType::List(item) => match value {
+            Value::List(items) => items.iter().all(|v| fits(item, Some(v))),
+            one => fits(item, Some(one)),
+        },
+        BaseType::Named(name) => match (name.as_str(), value) {
+            ("ID" | "String", Value::String(_)) | ("Boolean", Value::Boolean(_)) => true,
+            ("Int", Value::Number(n)) => n.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
+            ("CustomerFilter", value) => {
+                <CustomerFilter as InputType>::parse(Some(value.clone())).is_ok()
+            }
+            _ => false,
+        },
+    }
+}
+
+/// An optional argument's value: `null` when not given, `None` when unreadable.
+fn optional(read: Option<Option<Value>>) -> Option<Value> {
+    match read {
+        None => Some(Value::Null),
+        Some(value) => value,
+    }
+}
+
+/// A record as a value: `null` for an id Bloc does not know; `None` when Bloc failed or a
+/// value does not parse.
+fn record(lookup: Lookup, selection: &table::Selection) -> Option<Value> {
+    match lookup {
+        Ok(Some(customer)) => customer.as_ref().render(selection),
+        Ok(None) => Some(Value::Null),
+        Err(_) => None,
+    }
+}
+
+/// An id as the resolver takes it: a string it accepts (other values are async-graphql's
+/// to coerce or refuse).
+fn id_of(value: &Value) -> Option<String> {
+    match value {
+        Value::String(id) if checked_id(id).is_ok() => Some(id.clone()),
+        _ => None,
+    }
+}
+
+/// The filter as the resolver would read it, for this caller.
+fn matcher(filter: Value, principal: &Principal) -> Option<Matcher> {
+    let filter = match filter {
+        Value::Null => None,
+        value => Some(<CustomerFilter as InputType>::parse(Some(value)).ok()?),
+    };
+    CustomerFilter::matcher(filter.as_ref(), principal.scopes.contains(Scope::Pii)).ok()
+}
+
+/// An argument's value with its variables read (a missing one is `null`, as if not given).
+fn read_argument(
+    operation: &OperationDefinition,
+    variables: &Variables,
+    value: &Written,
+) -> Option<Value> {
+    value
+        .clone()
+        .into_const_with(|name| Ok::<_, ()>(document::variable(operation, variables, &name)))
+        .ok()
+}
+
+/// The spec's field collection over the document, ahead of execution.
+struct Collect<'a> {
+    doc: &'a ExecutableDocument,
+    operation: &'a OperationDefinition,
+    /// The variables' values when collecting for one run; `None` when compiling once.
+    variables: Option<&'a Variables>,
+}
+
+/// Collected fields: each response key with every field written for it, in query order.
+type Collected<'a> = Vec<(Name, Vec<&'a Field>)>;
+
+impl<'a> Collect<'a> {
+    /// The fields `sets` select on an object of type `typename`, merged by response key.
+    fn fields(
+        &self,
+        sets: &[&'a SelectionSet],
+        typename: &str,
+    ) -> Result<Collected<'a>, Unsupported> {
+        let mut collected: Collected<'a> = Vec::new();
+        for set in sets {
+            self.collect(set, typename, &mut collected, 0)?;
+        }
+        Ok(collected)
+    }
+
+    fn collect(
+        &self,
+        set: &'a SelectionSet,
+        typename: &str,
+        out: &mut Collected<'a>,
+        depth: usize,
+    ) -> Result<(), Unsupported> {
+        // Validation has ruled out fragment cycles; this only bounds the work.
+        if depth > 64 {
+            return Err(Unsupported::Other);
+        }
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    if !self.included(&field.node.directives)? {
+                        continue;
+                    }
+                    let key = field.node.response_key().node.clone();
+                    match out.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, fields)) => fields.push(&field.node),
+                        None => out.push((key, vec![&field.node])),
+                    }
+                }
+                Selection::FragmentSpread(spread) => {
+                    if !self.included(&spread.node.directives)? {
+                        continue;
+                    }
+                    let fragment = self
+                        .doc
+                        .fragments
+                        .get(&spread.node.fragment_name.node)
+                        .ok_or(Unsupported::Other)?;
+                    if fragment.node.type_condition.node.on.node != typename {
+                        return Err(Unsupported::Other);
+                    }
+                    self.collect(
+                        &fragment.node.selection_set.node,
+                        typename,
+                        out,
+                        depth.saturating_add(1),
+                    )?;
+                }
+                Selection::InlineFragment(inline) => {
+                    if !self.included(&inline.node.directives)? {
+                        continue;
+                    }
+                    if let Some(condition) = &inline.node.type_condition
+                        && condition.node.on.node != typename
+                    {
+                        return Err(Unsupported::Other);
+                    }
+                    self.collect(
+                        &inline.node.selection_set.node,
+                        typename,
+                        out,
+                        depth.saturating_add(1),
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `@skip`/`@include` keep a selection; any other directive is not for the
+    /// direct executor.
+    fn included(&self, directives: &[Positioned<Directive>]) -> Result<bool, Unsupported> {
+        let mut included = true;
+        for directive in directives {
+            let skip = match directive.node.name.node.as_str() {
+                "skip" => true,
+                "include" => false,
+                _ => return Err(Unsupported::Other),
+            };
+            let condition = directive
+                .node
+                .get_argument("if")
+                .ok_or(Unsupported::Other)?;
+            let value = match (&condition.node, self.variables) {
+                (Written::Variable(_), None) => return Err(Unsupported::NeedsVariables),
+                (value, Some(variables)) => read_argument(self.operation, variables, value),
+                (value, None) => value.clone().into_const_with(|_| Err(())).ok(),
+            };
+            let Some(Value::Boolean(value)) = value else {
+                return Err(Unsupported::Other);
+            };
+            included &= value != skip;
+        }
+        Ok(included)
+    }
+
+    /// The merged selection of fields on an object type, compiled against its table, adding
+    /// the scopes its fields need.
+    fn selection(
+        &self,
+        sets: &[&'a SelectionSet],
+        object: &dyn Schema,
+        scopes: &mut Scopes,
+    ) -> Result<table::Selection, Unsupported> {
+        let mut out = Vec::new();
+        for (key, fields) in self.fields(sets, object.typename())? {
+            let field = fields.first().ok_or(Unsupported::Other)?;
+            let name = field.name.node.as_str();
+            if name == "__typename" {
+                out.push((key, table::Selected::Typename));
+                continue;
+            }
+            if !field.arguments.is_empty() {
+                return Err(Unsupported::Other);
+            }
+            let column = object.field(name).ok_or(Unsupported::Other)?;
+            *scopes = scopes.with(column.scope);
+            let sub = match column.object {
+                Some(child) => {
+                    let sets: Vec<&SelectionSet> =
+                        fields.iter().map(|f| &f.selection_set.node).collect();
+                    self.selection(&sets, child, scopes)?
+                }
+                None => Vec::new(),
+            };
+            out.push((
+                key,
+                table::Selected::Column {
+                    index: column.index,
+                    sub,
+                },
+            ));
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Plan;
+    use super::{Compiled, Plan, Unsupported};
     use crate::auth::Scope;
     use crate::graphql::document;
 
+    fn compile(query: &str) -> Result<Compiled, Unsupported> {
+        let doc = async_graphql::parser::parse_query(query).unwrap();
+        Compiled::new(&doc, document::selected(&doc, None).unwrap(), None)
+    }
+
     fn compiles(query: &str) -> bool {
         let doc = async_graphql::parser::parse_query(query).unwrap();
-        Plan::compile(document::selected(&doc, None).unwrap()).is_some()
+        Plan::compile(&doc, document::selected(&doc, None).unwrap()).is_some()
     }
 
     #[test]
-    fn only_the_common_shape_compiles() {
+    fn every_query_the_tables_describe_compiles_and_nothing_else() {
         let id = "6410612c7f1b4b36103f872a";
         for query in [
             format!(r#"{{ customer(id: "{id}") {{ name kyc_tier status }} }}"#),
@@ -238,58 +616,67 @@ mod tests {
                 r#"query Named {{ customer(id: "{id}") {{ __typename address {{ city __typename }} SyncData {{ ID }} bvn }} }}"#
             ),
             r#"query($a: ID!, $b: ID!) { a: customer(id: $a) { name } b: customer(id: $b) { id } }"#.to_owned(),
+            r#"query($id: ID! = "x") { customer(id: $id) { name } }"#.to_owned(),
+            format!(r#"query($n: Int) {{ customer(id: "{id}") {{ name }} }}"#),
+            format!(r#"{{ customer(id: "{id}") {{ ...f }} }} fragment f on Customer {{ name }}"#),
+            format!(r#"{{ customer(id: "{id}") {{ ... on Customer {{ name }} }} }}"#),
+            format!(r#"{{ customer(id: "{id}") {{ name @include(if: true) id @skip(if: true) }} }}"#),
+            format!(r#"{{ customer(id: "{id}") {{ name }} customer(id: "{id}") {{ id }} }}"#),
+            format!(r#"{{ customer(id: "{id}") {{ name name address {{ city }} address {{ street }} }} }}"#),
+            "{ customer_count }".to_owned(),
+            format!(r#"{{ customers_by_id(ids: ["{id}"]) {{ name }} }}"#),
+            r#"query($f: CustomerFilter, $l: Int) { customers(limit: $l, filter: $f) { name } customer_count(filter: $f) }"#.to_owned(),
+            r#"{ customer(id: "") { name } }"#.to_owned(),
+            // @skip/@include on a variable: collected per run.
+            r#"query($v: Boolean!) { customers { name @include(if: $v) } }"#.to_owned(),
         ] {
             assert!(compiles(&query), "{query}");
         }
         for query in [
-            // Other variables, fragments, directives: async-graphql's to interpret.
-            r#"query($id: ID! = "x") { customer(id: $id) { name } }"#.to_owned(),
-            r#"query($id: String!) { customer(id: $id) { name } }"#.to_owned(),
-            format!(r#"query($n: Int) {{ customer(id: "{id}") {{ name }} }}"#),
-            format!(r#"{{ customer(id: "{id}") {{ ...f }} }} fragment f on Customer {{ name }}"#),
-            format!(r#"{{ customer(id: "{id}") {{ ... on Customer {{ name }} }} }}"#),
-            format!(r#"{{ customer(id: "{id}") {{ name @include(if: true) }} }}"#),
-            // One response key twice: merging is async-graphql's.
-            format!(r#"{{ customer(id: "{id}") {{ name }} customer(id: "{id}") {{ id }} }}"#),
-            format!(r#"{{ customer(id: "{id}") {{ name name }} }}"#),
-            // Other root fields, ids the resolver rejects, an id written as a number.
-            "{ customer_count }".to_owned(),
-            format!(r#"{{ customers_by_id(ids: ["{id}"]) {{ name }} }}"#),
-            r#"{ customer(id: "") { name } }"#.to_owned(),
-            format!(r#"{{ customer(id: "{}") {{ name }} }}"#, "x".repeat(129)),
-            "{ customer(id: 7) { name } }".to_owned(),
-            // A field direct execution does not know.
+            // Fields and types the tables do not describe; introspection; other operations.
             format!(r#"{{ customer(id: "{id}") {{ no_such_field }} }}"#),
             format!(r#"{{ customer(id: "{id}") {{ address {{ planet }} }} }}"#),
+            "{ __schema { types { name } } }".to_owned(),
             "mutation { customer_count }".to_owned(),
+            // Variables of types whose values it does not check, and other directives.
+            r#"query($x: Float) { customer_count }"#.to_owned(),
+            format!(r#"{{ customer(id: "{id}") {{ name @deprecated }} }}"#),
         ] {
             assert!(!compiles(&query), "{query}");
         }
+        assert!(matches!(
+            compile(r#"query($v: Boolean!) { customers { name @include(if: $v) } }"#),
+            Err(Unsupported::NeedsVariables)
+        ));
     }
 
     #[test]
-    fn ids_are_fetched_once_each_and_pii_is_noted() {
-        let id = |n: u8| format!("{n:024}");
-        let query = format!(
-            r#"{{ a: customer(id: "{}") {{ name }} b: customer(id: "{}") {{ name }} c: customer(id: "{}") {{ name }} }}"#,
-            id(1),
-            id(2),
-            id(1)
-        );
-        let doc = async_graphql::parser::parse_query(&query).unwrap();
-        let plan = Plan::compile(document::selected(&doc, None).unwrap()).unwrap();
-        assert_eq!(
-            plan.ids,
-            [super::Id::Literal(id(1)), super::Id::Literal(id(2))]
-        );
-        assert!(!plan.scopes.contains(Scope::Pii));
-        assert!(plan.scopes.contains(Scope::Read));
+    fn fields_that_share_a_key_are_merged_and_pii_is_noted() {
+        let compiled = compile(
+            r#"{ c: customer(id: "1") { name ...F } c: customer(id: "1") { address { city } } }
+               fragment F on Customer { name address { street } }"#,
+        )
+        .map_err(|_| ())
+        .unwrap();
+        assert_eq!(compiled.roots.len(), 1);
+        let super::Root::One { selection, .. } = &compiled.roots[0].1 else {
+            panic!("not a record root");
+        };
+        let keys: Vec<&str> = selection.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["name", "address"]);
+        let crate::graphql::table::Selected::Column { sub, .. } = &selection[1].1 else {
+            panic!("address is a column");
+        };
+        let sub: Vec<&str> = sub.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(sub, ["street", "city"]);
+        assert!(!compiled.scopes.contains(Scope::Pii));
+        assert!(compiled.scopes.contains(Scope::Read));
 
         for pii in ["bvn", "date_of_birth", "phone_number", "email"] {
-            let query = format!(r#"{{ customer(id: "{}") {{ name {pii} }} }}"#, id(1));
-            let doc = async_graphql::parser::parse_query(&query).unwrap();
-            let plan = Plan::compile(document::selected(&doc, None).unwrap()).unwrap();
-            assert!(plan.scopes.contains(Scope::Pii), "{pii}");
+            let compiled = compile(&format!(r#"{{ customers {{ name {pii} }} }}"#))
+                .map_err(|_| ())
+                .unwrap();
+            assert!(compiled.scopes.contains(Scope::Pii), "{pii}");
         }
     }
 }

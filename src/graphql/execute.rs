@@ -229,7 +229,7 @@ pub fn prepare(operation: Operation, policy: &Policy, queries_only: bool) -> Che
     let direct = match (&memo, selected) {
         (Some(memo), Some((_, op))) if memo.passed.get().is_some() && !named_anonymous => memo
             .direct
-            .get_or_init(|| direct::Plan::compile(op).map(Arc::new))
+            .get_or_init(|| direct::Plan::compile(&doc, op).map(Arc::new))
             .clone(),
         _ => None,
     };
@@ -253,7 +253,10 @@ pub async fn run(
     mut prepared: Prepared,
 ) -> Response {
     if let Some(plan) = &prepared.direct
-        && let Some(data) = plan.run(upstream, principal, &prepared.variables).await
+        && let Some(op) = document::selected(&prepared.doc, prepared.operation_name.as_deref())
+        && let Some(data) = plan
+            .run(&prepared.doc, op, upstream, principal, &prepared.variables)
+            .await
     {
         return Response {
             inner: async_graphql::Response::new(data),

@@ -9,7 +9,7 @@ mod scalars;
 mod sync_data;
 
 pub(crate) use customer::{CUSTOMER, Customer};
-pub(crate) use filter::CustomerFilter;
+pub(crate) use filter::{CustomerFilter, Matcher};
 
 use super::table::Schema;
 

@@ -1,7 +1,7 @@
 //! Direct execution against async-graphql's: the first run of a query text is always
-//! async-graphql's (it validates the operation), a repeat of the common shape runs directly,
-//! and the two must give the same bytes. Anything direct execution does not render must
-//! fall back to async-graphql without another Bloc call.
+//! async-graphql's (it validates the operation), a repeat runs directly (fragments, lists,
+//! conditions and variables included), and the two must give the same bytes. Anything direct
+//! execution does not render must fall back to async-graphql without another Bloc call.
 
 use crate::{
     helpers::{TestApp, codes, config, plain, spawn_app, spawn_app_with},
@@ -122,7 +122,7 @@ async fn what_direct_execution_does_not_render_falls_back_without_another_bloc_c
     let mut unreadable = customer(&bad);
     unreadable["kyc_tier"] = json!("platinum");
     // Each request fetches each id once, whichever executor answers it.
-    mount_customer(&app.bloc, customer(&good), 6).await;
+    mount_customer(&app.bloc, customer(&good), 4).await;
     mount_customer(&app.bloc, unreadable, 2).await;
     mount_status(&app.bloc, &failing, bloc_error(500, "internal error")).await;
 
@@ -135,15 +135,9 @@ async fn what_direct_execution_does_not_render_falls_back_without_another_bloc_c
         format!(
             r#"{{ a: customer(id: "{good}") {{ name }} b: customer(id: "{failing}") {{ name }} }}"#
         ),
-        // A fragment (never compiled).
-        format!(r#"{{ customer(id: "{good}") {{ ...f }} }} fragment f on Customer {{ name }}"#),
     ];
-    let mut expected_codes = vec![
-        vec!["UPSTREAM_BAD_RESPONSE"],
-        vec!["UPSTREAM_UNAVAILABLE"],
-        vec![],
-    ]
-    .into_iter();
+    let mut expected_codes =
+        vec![vec!["UPSTREAM_BAD_RESPONSE"], vec!["UPSTREAM_UNAVAILABLE"]].into_iter();
     for query in &cases {
         let (first, second, executor) = twice(&app, query).await;
         assert_eq!(executor, "async_graphql", "{query}");
@@ -279,5 +273,73 @@ async fn ids_passed_as_variables_run_directly_and_other_values_fall_back() {
             None => assert!(errors.is_null(), "{variables}: {reply}"),
             Some(error) => assert!(errors.to_string().contains(error), "{variables}: {reply}"),
         }
+    }
+}
+
+#[tokio::test]
+async fn fragments_lists_conditions_and_filters_run_directly_with_async_graphqls_bytes() {
+    let sandbox =
+        sandbox::start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()).unwrap();
+    let app = TestApp {
+        state: AppState::new(config(sandbox.base_url.clone())).unwrap(),
+        bloc: wiremock::MockServer::start().await,
+    };
+    let ids: Vec<String> = sandbox::customers()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    let (a, b) = (&ids[0], &ids[1]);
+    let cases = [
+        (
+            format!(
+                r#"{{ customer(id: "{a}") {{ ...F address {{ ... on Address {{ city }} }} }} }}
+                   fragment F on Customer {{ name kyc_tier address {{ street }} }}"#
+            ),
+            json!({}),
+        ),
+        (
+            "query($v: Boolean!) { customers(limit: 20) { id name @include(if: $v) kyc_tier @skip(if: $v) } }"
+                .to_owned(),
+            json!({ "v": true }),
+        ),
+        (
+            "query($v: Boolean!) { customers(limit: 20) { id name @include(if: $v) kyc_tier @skip(if: $v) } }"
+                .to_owned(),
+            json!({ "v": false }),
+        ),
+        (
+            r#"{ customers(limit: 500, filter: { status: ACTIVE }) { id name email address { city } }
+                 customer_count(filter: { kyc_tier: 1 }) }"#
+                .to_owned(),
+            json!({}),
+        ),
+        (
+            format!(
+                r#"{{ customers_by_id(ids: ["{a}", "{b}", "ffffffffffffffffffffffff", "{a}"]) {{ id name }} }}"#
+            ),
+            json!({}),
+        ),
+        (
+            "query($f: CustomerFilter, $l: Int, $o: Int) { customers(limit: $l, offset: $o, filter: $f) { id } }"
+                .to_owned(),
+            json!({ "f": { "search": "a" }, "l": 5, "o": 2 }),
+        ),
+    ];
+    for (query, variables) in &cases {
+        let body = json!({ "query": query, "variables": variables });
+        let first = app.post(&body, &[]).await;
+        let before = executions(&app);
+        let second = app.post(&body, &[]).await;
+        let after = executions(&app);
+        assert_eq!(
+            (after.0 - before.0, after.1 - before.1),
+            (1, 0),
+            "{query}: {}",
+            second.text
+        );
+        assert_eq!(second.text, first.text, "{query} {variables}");
+        let reply = second.json();
+        assert!(reply.get("errors").is_none(), "{}", second.text);
+        assert!(reply["data"].as_object().is_some_and(|d| !d.is_empty()));
     }
 }
