@@ -5,8 +5,13 @@ use async_graphql::InputObject;
 use super::enums::CustomerStatus;
 use crate::{bloc::models, error};
 
-/// Longest `search` string accepted.
-const MAX_SEARCH_LEN: usize = 128;
+// Longest `search` string accepted, written once: the check and the description read it.
+macro_rules! max_search_len {
+    () => {
+        128
+    };
+}
+const MAX_SEARCH_LEN: usize = max_search_len!();
 
 /// Conditions a customer must meet; every given condition must hold.
 #[derive(InputObject, Default)]
@@ -22,6 +27,7 @@ pub(crate) struct CustomerFilter {
     /// Case-insensitive text that must occur in the full name (either name order), or, for
     /// callers with the `customers:pii` scope, in the email address or phone number (without
     /// it, searching those would reveal them). Blank matches everyone.
+    #[doc = concat!("At most ", max_search_len!(), " characters.")]
     pub search: Option<String>,
 }
 
