@@ -26,7 +26,7 @@ use bloc_graphql::{
     auth::{AnonymousAccess, AuthConfig, Scopes},
     config::{BlocConfig, Config, Exposure, Limits, Resilience},
     graphql::{Checked, DocumentCache, Operation, Policy, prepare},
-    server::{AppState, app},
+    {server::app, state::AppState},
 };
 use http_body_util::BodyExt;
 use peakmem_alloc::{INSTRUMENTED_SYSTEM, PeakMemAlloc, PeakMemAllocTrait};

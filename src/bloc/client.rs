@@ -1,5 +1,5 @@
-//! The HTTP client for Bloc: one private `get` helper does auth, status mapping, envelope
-//! unwrapping and decoding for every endpoint.
+//! The HTTP client for Bloc: one private `body` helper does auth, status mapping and the
+//! body limit for every endpoint; each endpoint then unwraps Bloc's envelope and decodes.
 
 use std::{
     net::{IpAddr, Ipv6Addr},
@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use url::{Host, Url};
 
-use super::{BlocConfig, Customer, Error, RECORD_BODY_LIMIT};
+use super::{BlocConfig, Customer, Error, RECORD_BODY_LIMIT, models::Record};
 
 /// The longest `Retry-After` honoured or passed on. Bloc's budget is per minute, so no honest
 /// wait is longer; a larger value (up to `u64::MAX` seconds, which overflowed the retry
@@ -82,6 +82,14 @@ struct Envelope<'a> {
     data: Option<&'a RawValue>,
 }
 
+/// The envelope of one record (`GET /customers/{id}`), read with the record in one pass.
+#[derive(Deserialize)]
+struct RecordEnvelope {
+    success: bool,
+    #[serde(default)]
+    data: Option<Record>,
+}
+
 /// What a 404 (or a 400 on an id lookup) means for the endpoint being called.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Missing {
@@ -141,23 +149,39 @@ impl BlocClient {
         let Some(url) = self.customer_url(id)? else {
             return Ok(None);
         };
-        let read = |data: Option<&RawValue>| {
-            let customer = data
-                .and_then(|data| Customer::from_json(data.get()).ok())
-                .ok_or_else(|| Error::Decode {
-                    detail: "customer record without a string id".into(),
-                })?;
-            // Neither id goes in the message: the detail is logged and must stay free of
-            // client input.
-            if customer.id != id {
-                return Err(Error::Decode {
-                    detail: "the record's id is not the id asked for".into(),
-                });
-            }
-            Ok(customer)
+        let Some(body) = self
+            .body(url, Missing::IsNone, self.record_limit, options)
+            .await?
+        else {
+            return Ok(None);
         };
-        self.get(url, Missing::IsNone, self.record_limit, options, read)
-            .await
+        // The envelope and the record in one pass (a record that is malformed JSON, or of a
+        // shape serde refuses, fails the envelope: `Decode` either way).
+        // Checked as UTF-8 once, so that the parser need not check every string it reads.
+        let text = std::str::from_utf8(&body).map_err(|_| Error::Decode {
+            detail: "a body that is not UTF-8".into(),
+        })?;
+        let envelope: RecordEnvelope =
+            serde_json::from_str(text).map_err(|e| Error::from_json(&e))?;
+        if !envelope.success {
+            return Err(Error::Unsuccessful);
+        }
+        let customer = envelope
+            .data
+            .and_then(|record| record.0.ok())
+            .ok_or_else(|| Error::Decode {
+                detail: "customer record without a string id".into(),
+            })?;
+        // Neither id goes in the message: the detail is logged and must stay free of
+        // client input.
+        if customer.id != id {
+            return Err(Error::Decode {
+                detail: "the record's id is not the id asked for".into(),
+            });
+        }
+        // Weighed by the whole answer: the record's own text was not kept apart (the
+        // envelope around it adds a few dozen bytes).
+        Ok(Some(customer.weighing(body.len())))
     }
 
     /// `GET /customers`: every customer in one call (Bloc documents no paging parameters).
@@ -211,23 +235,6 @@ impl BlocClient {
             .pop_if_empty()
             .extend(segments);
         Ok(url)
-    }
-
-    /// Sends one GET, reads at most `limit` bytes of body, unwraps Bloc's envelope and reads
-    /// its `data` (`None` when absent or `null`) with `read`. `Ok(None)` when the resource is
-    /// missing.
-    async fn get<T>(
-        &self,
-        url: Url,
-        missing: Missing,
-        limit: usize,
-        options: &CallOptions,
-        read: impl FnOnce(Option<&RawValue>) -> Result<T, Error>,
-    ) -> Result<Option<T>, Error> {
-        match self.body(url, missing, limit, options).await? {
-            Some(body) => unwrap_envelope(&body, read).map(Some),
-            None => Ok(None),
-        }
     }
 
     /// Sends one GET and reads at most `limit` bytes of a successful answer's body; `None`

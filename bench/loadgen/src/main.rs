@@ -12,6 +12,15 @@
 //! bench/proxy: a 200 with a JSON body is an answer, its age taken from a top-level
 //! `updated_at` when there is one; any other status is the error `HTTP_<status>`.
 //!
+//! With `--distribution cycle` the ids are asked for in turn (file order, one counter shared by
+//! every connection), so the requests in flight at any moment ask for distinct ids whenever
+//! the file holds more ids than there are connections: nothing for the target to share
+//! between concurrent requests (bench/run's and bench/rotating's W1).
+//!
+//! `--query` replaces the GraphQL query: with `__ID__` in it, each id is written into the
+//! query text as a string literal (one document per id, no variables); without, the id goes
+//! in `variables.id`.
+//!
 //! Built for one core (a current-thread runtime, pinned with taskset by the script): request
 //! bodies are rendered once per id, and answers are parsed into a borrowed struct.
 
@@ -22,7 +31,10 @@ use std::{
     net::SocketAddr,
     path::PathBuf,
     process::ExitCode,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -41,8 +53,11 @@ use tokio::net::TcpStream;
 
 use stats::Stats;
 
-/// The query every request sends; only the id changes.
+/// The query every request sends (unless `--query`); only the id changes.
 const QUERY: &str = "query Economy($id: ID!) { customer(id: $id) { id name kyc_tier updated_at } }";
+
+/// Where `--query` takes the id as a literal.
+const ID_PLACEHOLDER: &str = "__ID__";
 
 /// Closed-loop load of one-customer GraphQL queries (or REST GETs) over random ids; prints one
 /// JSON object.
@@ -70,9 +85,19 @@ struct Args {
     /// How long to measure, in seconds.
     #[arg(long, default_value_t = 60.0)]
     seconds: f64,
+    /// Stop after sending this many requests in all (the measured ones: after the warm-up),
+    /// or at the end of `--seconds`, whichever comes first. For instruction profiles, which
+    /// divide by an exact request count.
+    #[arg(long)]
+    requests: Option<u64>,
     /// How ids are drawn.
     #[arg(long, value_enum, default_value = "uniform")]
     distribution: Pick,
+    /// The GraphQL query to send instead of the default one. With `__ID__` in it, each id is
+    /// written there as a string literal and no variables are sent; without, the query must
+    /// take `$id` (the id goes in `variables.id`).
+    #[arg(long, conflicts_with = "rest_template")]
+    query: Option<String>,
     /// Zipf exponent (with `--distribution zipf`).
     #[arg(long, default_value_t = 1.1)]
     zipf_s: f64,
@@ -97,6 +122,8 @@ enum Pick {
     Uniform,
     /// Rank k asked for in proportion to 1 / k^s.
     Zipf,
+    /// Every id in turn, file order, from one counter shared by all connections.
+    Cycle,
 }
 
 /// One id's request, rendered once: a request clones reference counts.
@@ -115,6 +142,10 @@ struct Shared {
     /// One request per id, in file order.
     requests: Vec<Prepared>,
     zipf: Option<Zipf<f64>>,
+    /// `--distribution cycle`: the next request's index.
+    cycle: Option<AtomicUsize>,
+    /// `--requests`: measured requests still to send.
+    left: Option<AtomicU64>,
     timeout: Duration,
     /// Answers to requests started from here on are measured.
     measure_from: Instant,
@@ -174,7 +205,7 @@ async fn setup(args: &Args) -> Result<Shared, String> {
         return Err(format!("{} holds no ids", args.ids.display()));
     };
     let zipf = match args.distribution {
-        Pick::Uniform => None,
+        Pick::Uniform | Pick::Cycle => None,
         Pick::Zipf => Some(
             Zipf::new(ids.len() as f64, args.zipf_s)
                 .map_err(|e| format!("bad --zipf-s {}: {e}", args.zipf_s))?,
@@ -203,10 +234,17 @@ async fn setup(args: &Args) -> Result<Shared, String> {
         }
         (None, Some(url)) => {
             let (authority, path) = split_url(&url.to_string(), "--url")?;
+            let query = args.query.as_deref().unwrap_or(QUERY);
             let requests = ids
                 .iter()
                 .map(|id| {
-                    let body = serde_json::json!({ "query": QUERY, "variables": { "id": id } });
+                    let body = if query.contains(ID_PLACEHOLDER) {
+                        // A JSON string is a GraphQL string literal for the ids used here.
+                        let literal = serde_json::Value::from(*id).to_string();
+                        serde_json::json!({ "query": query.replace(ID_PLACEHOLDER, &literal) })
+                    } else {
+                        serde_json::json!({ "query": query, "variables": { "id": id } })
+                    };
                     Prepared {
                         path: path.clone(),
                         body: Bytes::from(body.to_string()),
@@ -246,10 +284,24 @@ async fn setup(args: &Args) -> Result<Shared, String> {
         headers,
         requests,
         zipf,
+        cycle: matches!(args.distribution, Pick::Cycle).then(|| AtomicUsize::new(0)),
+        left: args.requests.map(AtomicU64::new),
         timeout: Duration::from_millis(args.timeout_ms),
         measure_from,
         until: measure_from + Duration::from_secs_f64(args.seconds.max(0.0)),
     })
+}
+
+impl Shared {
+    /// Whether a request starting at `now` may be sent (`--requests` not used up).
+    fn take_one(&self, now: Instant) -> bool {
+        match &self.left {
+            Some(left) if now >= self.measure_from => left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok(),
+            _ => true,
+        }
+    }
 }
 
 /// One connection's closed loop, reconnecting after a broken connection or a timeout.
@@ -268,8 +320,8 @@ async fn worker(shared: Arc<Shared>, mut rng: SmallRng) -> Stats {
         };
         loop {
             let started = Instant::now();
-            if started >= shared.until {
-                break;
+            if started >= shared.until || !shared.take_one(started) {
+                return stats;
             }
             let prepared = pick(&shared, &mut rng);
             let deadline = (started + shared.timeout).min(shared.until);
@@ -358,10 +410,11 @@ async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, String> {
 
 fn pick(shared: &Shared, rng: &mut SmallRng) -> Prepared {
     let count = shared.requests.len();
-    let index = match &shared.zipf {
+    let index = match (&shared.zipf, &shared.cycle) {
         // Ranks are 1..=count as floats; rank 1 is the file's first id.
-        Some(zipf) => (zipf.sample(rng) as usize).saturating_sub(1),
-        None => rng.random_range(0..count),
+        (Some(zipf), _) => (zipf.sample(rng) as usize).saturating_sub(1),
+        (None, Some(next)) => next.fetch_add(1, Ordering::Relaxed) % count.max(1),
+        (None, None) => rng.random_range(0..count),
     };
     shared
         .requests
