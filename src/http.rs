@@ -204,6 +204,9 @@ fn call_for(state: &AppState, headers: &HeaderMap, principal: &Principal) -> Cal
 /// that are not whole seconds, are ignored (RFC 9111 asks caches to ignore what they do not
 /// understand).
 fn max_age(headers: &HeaderMap) -> Option<Duration> {
+    if !headers.contains_key(header::CACHE_CONTROL) && !headers.contains_key(header::PRAGMA) {
+        return None;
+    }
     let directives = |name| {
         headers
             .get_all(name)

@@ -1,6 +1,7 @@
 //! Prometheus metrics, one registry per running app (so tests can read their own).
 
 use std::{
+    borrow::Cow,
     collections::HashSet,
     sync::{Mutex, PoisonError},
 };
@@ -167,16 +168,16 @@ impl Metrics {
     /// The `operation` label for a client-chosen name: `anonymous` without one, `invalid`
     /// for names that are not GraphQL names (or too long), `other` once the label set is full,
     /// so clients cannot blow up the metric's cardinality.
-    pub fn operation_label(&self, name: Option<&str>) -> String {
+    pub fn operation_label<'a>(&self, name: Option<&'a str>) -> Cow<'a, str> {
         let Some(name) = name else {
-            return "anonymous".into();
+            return Cow::Borrowed("anonymous");
         };
         let valid = !name.is_empty()
             && name.len() <= 64
             && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
             && !name.starts_with(|c: char| c.is_ascii_digit());
         if !valid {
-            return "invalid".into();
+            return Cow::Borrowed("invalid");
         }
         // A panic while the lock was held leaves the set consistent (it only ever gains
         // whole names), so a poisoned lock is used as is.
@@ -184,11 +185,13 @@ impl Metrics {
             .operations
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if seen.contains(name) || seen.len() < MAX_OPERATION_LABELS {
+        if seen.contains(name) {
+            Cow::Borrowed(name)
+        } else if seen.len() < MAX_OPERATION_LABELS {
             seen.insert(name.to_owned());
-            name.to_owned()
+            Cow::Borrowed(name)
         } else {
-            "other".into()
+            Cow::Borrowed("other")
         }
     }
 

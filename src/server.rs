@@ -4,17 +4,22 @@ mod connections;
 
 use std::{future::Future, time::Duration};
 
+use std::{
+    convert::Infallible,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
 use axum::{
     Router,
-    extract::DefaultBodyLimit,
+    extract::{DefaultBodyLimit, Request},
     http::{HeaderName, HeaderValue, Method, StatusCode, header},
+    response::{IntoResponse, Response},
 };
 use tokio::net::TcpListener;
-use tower_http::{
-    cors::{AllowOrigin, CorsLayer},
-    timeout::TimeoutLayer,
-    trace::TraceLayer,
-};
+use tower::{Layer, Service};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tracing::Instrument;
 
 use crate::{auth::random_hex, http, state::AppState};
 
@@ -26,25 +31,83 @@ pub fn app(state: AppState) -> Router {
     let outer = limits
         .request_timeout
         .saturating_add(Duration::from_secs(1));
-    let cors = cors(&state.config().exposure.cors_origins);
-    http::routes()
-        .layer(DefaultBodyLimit::max(limits.body_limit))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            outer,
-        ))
-        .layer(cors)
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(axum::middleware::from_fn(request_id))
-        .with_state(state)
+    let origins = &state.config().exposure.cors_origins;
+    let mut router = http::routes().layer(DefaultBodyLimit::max(limits.body_limit));
+    // Without origins no CORS header is ever sent, so the layer is left out altogether.
+    if !origins.is_empty() {
+        router = router.layer(cors(origins));
+    }
+    router.layer(RequestLayer { outer }).with_state(state)
 }
 
-/// Accepts the client's `X-Request-Id` when it is short and plain (so it cannot forge log
-/// lines), otherwise makes one; the id is echoed in the response and sent to Bloc.
-async fn request_id(
-    mut request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
+/// What every request gets, in one layer (one boxed future per request instead of a stack
+/// of them): its id, its `request` span, and the outer time bound.
+#[derive(Clone, Copy)]
+struct RequestLayer {
+    outer: Duration,
+}
+
+impl<S> Layer<S> for RequestLayer {
+    type Service = Requests<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Requests {
+            inner,
+            outer: self.outer,
+        }
+    }
+}
+
+/// The service [`RequestLayer`] wraps around the routes.
+#[derive(Clone)]
+struct Requests<S> {
+    inner: S,
+    outer: Duration,
+}
+
+impl<S> Service<Request> for Requests<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        let id = request_id(&request);
+        request.headers_mut().insert(http::REQUEST_ID, id.clone());
+        // The method and path only. The query string is left out on purpose: a GET carries
+        // the GraphQL document, with customer ids and search text in it.
+        let span = tracing::info_span!(
+            "request",
+            id = id.to_str().unwrap_or("-"),
+            method = %request.method(),
+            path = request.uri().path(),
+        );
+        let answer = self.inner.call(request);
+        let outer = self.outer;
+        Box::pin(
+            async move {
+                let mut response = match tokio::time::timeout(outer, answer).await {
+                    Ok(Ok(response)) => response,
+                    Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+                };
+                response.headers_mut().insert(http::REQUEST_ID, id);
+                Ok(response)
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// The client's `X-Request-Id` when it is short and plain (so it cannot forge log lines),
+/// otherwise a new one; the id is echoed in the response and sent to Bloc.
+fn request_id(request: &Request) -> HeaderValue {
     let given = request.headers().get(http::REQUEST_ID).filter(|v| {
         let bytes = v.as_bytes();
         (1..=64).contains(&bytes.len())
@@ -52,27 +115,20 @@ async fn request_id(
                 .iter()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
     });
-    let id = match given {
+    match given {
         Some(id) => id.clone(),
         #[allow(
             clippy::expect_used,
             reason = "hex digits are always a valid header value"
         )]
         None => HeaderValue::from_str(&random_hex(16)).expect("hex is a valid header value"),
-    };
-    request.headers_mut().insert(http::REQUEST_ID, id.clone());
-    let mut response = next.run(request).await;
-    response.headers_mut().insert(http::REQUEST_ID, id);
-    response
+    }
 }
 
 /// CORS for the configured browser origins only. With none, no CORS headers are sent and
 /// browsers keep other sites from reading responses. Credentials travel in `Authorization`
 /// (never cookies), so `Allow-Credentials` stays off.
 fn cors(origins: &[HeaderValue]) -> CorsLayer {
-    if origins.is_empty() {
-        return CorsLayer::new();
-    }
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins.iter().cloned()))
         .allow_methods([Method::GET, Method::POST])
@@ -82,17 +138,6 @@ fn cors(origins: &[HeaderValue]) -> CorsLayer {
             HeaderName::from_static(http::TRACE_HEADER),
         ])
         .max_age(Duration::from_secs(600))
-}
-
-/// The span for one HTTP request: method and path only. The query string is left out on
-/// purpose: a GET carries the GraphQL document, with customer ids and search text in it.
-fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    let id = request
-        .headers()
-        .get(http::REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
-    tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
 }
 
 /// Serves until SIGINT or SIGTERM, then stops accepting and lets in-flight requests finish

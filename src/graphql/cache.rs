@@ -38,7 +38,7 @@ pub struct DocumentCache(Option<Mutex<Documents>>);
 
 struct Documents {
     /// Each entry with its weight in bytes.
-    entries: LruCache<String, (Arc<CachedDocument>, usize)>,
+    entries: LruCache<String, (Arc<CachedDocument>, usize), foldhash::quality::RandomState>,
     /// The sum of the weights.
     bytes: usize,
     budget: usize,
@@ -86,7 +86,7 @@ impl DocumentCache {
     pub fn with_budget(budget: usize) -> Self {
         Self((budget > 0).then(|| {
             Mutex::new(Documents {
-                entries: LruCache::unbounded(),
+                entries: LruCache::unbounded_with_hasher(foldhash::quality::RandomState::default()),
                 bytes: 0,
                 budget,
             })

@@ -217,20 +217,20 @@ fn log_request(
     upstream: &Upstream,
     started: Instant,
 ) {
-    let status = response.status().as_u16();
+    let status = response.status();
     let elapsed = started.elapsed();
-    let label = status.to_string();
+    let label = status.as_str();
     let metrics = state.metrics();
     for name in names {
         let operation = metrics.operation_label(name.as_deref());
         metrics
             .requests
-            .with_label_values(&[operation.as_str(), label.as_str()])
+            .with_label_values(&[operation.as_ref(), label])
             .inc();
     }
     metrics
         .request_seconds
-        .with_label_values(&[label.as_str()])
+        .with_label_values(&[label])
         .observe(elapsed.as_secs_f64());
     let names: Vec<&str> = names
         .iter()
@@ -242,7 +242,7 @@ fn log_request(
     tracing::info!(
         client = %principal.id,
         operations = ?names,
-        status,
+        status = status.as_u16(),
         upstream_calls = upstream.stats().calls(),
         duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         "graphql request"
