@@ -267,6 +267,22 @@ impl Compiled {
                 },
             });
         }
+        // Without a list in the operation, every id is known now: their lookups start as one
+        // batch (with one, ids asked for after the list starts wait for it, as resolvers do).
+        if !arguments
+            .iter()
+            .any(|a| matches!(a, Arguments::Page { .. } | Arguments::Count { .. }))
+        {
+            let ids: Vec<&str> = arguments
+                .iter()
+                .flat_map(|a| match a {
+                    Arguments::Ids(ids) => ids.as_slice(),
+                    _ => &[],
+                })
+                .map(String::as_str)
+                .collect();
+            upstream.prefetch(&ids);
+        }
         // The loader calls, all in one pass in query order, as async-graphql makes them.
         let fetches = arguments.iter().map(|arguments| async move {
             match arguments {

@@ -121,23 +121,52 @@ impl Upstream {
         if let Some(existing) = lookups.get(id) {
             return existing.clone();
         }
-        let span = self.join_batch();
+        let lookup = self.start(id, self.join_batch());
+        lookups.insert(id.to_owned(), lookup.clone());
+        lookup
+    }
+
+    /// Starts the lookups of the `ids` this request has not asked for yet, as one batch,
+    /// closed at once: the direct executor knows every id it will ask for before it asks, so
+    /// it needs no task to close the batch when the executor's pass ends. It then asks for
+    /// each id as resolvers do, and finds its lookup started.
+    pub(crate) fn prefetch(&self, ids: &[&str]) {
+        let mut lookups = self.lookups.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut new: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| !lookups.contains_key(*id))
+            .collect();
+        new.sort_unstable();
+        new.dedup();
+        if new.is_empty() {
+            return;
+        }
+        self.call.stats.count_batch();
+        // The batch size only: ids are the clients' input.
+        let span = tracing::info_span!("loader_batch", ids = new.len());
+        for id in new {
+            let lookup = self.start(id, span.clone());
+            lookups.insert(id.to_owned(), lookup);
+        }
+    }
+
+    /// A new lookup of `id` in the batch whose span is `span`.
+    fn start(&self, id: &str, span: Span) -> SharedLookup {
         let (gateway, call, permits) = (
             self.gateway.clone(),
             self.call.clone(),
             self.permits.clone(),
         );
-        let id_owned = id.to_owned();
-        let lookup = async move {
+        let id = id.to_owned();
+        async move {
             // `Err` only once the semaphore is closed, which this private one never is.
             let _permit = permits.acquire_owned().await.ok();
-            gateway.customer(&id_owned, &call).await
+            gateway.customer(&id, &call).await
         }
         .instrument(span)
         .boxed()
-        .shared();
-        lookups.insert(id.to_owned(), lookup.clone());
-        lookup
+        .shared()
     }
 
     /// Adds one id to the open batch, opening one if there is none, and returns the batch's
