@@ -21,6 +21,8 @@
 //! call, and every error, path and `null` is async-graphql's own. Introspection, mutations
 //! and anything else the tables do not describe never get a plan.
 
+use std::borrow::Cow;
+
 use async_graphql::{
     InputType, Name, Positioned, Value, Variables,
     indexmap::IndexMap,
@@ -134,6 +136,7 @@ enum Unsupported {
 /// What a root field's loader calls gave.
 enum Fetched {
     Nothing,
+    One(Lookup),
     Each(Vec<Lookup>),
     List(Listing),
 }
@@ -200,8 +203,8 @@ impl Compiled {
         Ok(Compiled { roots, scopes })
     }
 
-    async fn run(
-        &self,
+    async fn run<'p>(
+        &'p self,
         operation: &OperationDefinition,
         upstream: &Upstream,
         principal: &Principal,
@@ -221,21 +224,37 @@ impl Compiled {
             }
         }
         let read = |value: &Written| read_argument(operation, variables, value);
+        // An id written in the document is borrowed from it; one from a variable is read.
+        let id_argument = |written: &'p Written| -> Option<Cow<'p, str>> {
+            match written {
+                Written::String(id) => checked_id(id).is_ok().then_some(Cow::Borrowed(id.as_str())),
+                other => id_of(read(other)?).map(Cow::Owned),
+            }
+        };
         // Every argument first, as the resolvers check theirs before any call.
         let mut arguments = Vec::with_capacity(self.roots.len());
         for (_, root) in &self.roots {
             arguments.push(match root {
                 Root::Typename => Arguments::None,
-                Root::One { id, .. } => Arguments::Ids(vec![id_of(&read(id)?)?]),
+                Root::One { id, .. } => Arguments::One(id_argument(id)?),
                 Root::Each { ids, .. } => {
-                    let ids = match read(ids)? {
-                        Value::List(ids) => ids,
-                        one => vec![one],
+                    let ids = match ids {
+                        Written::List(items) => {
+                            items.iter().map(&id_argument).collect::<Option<Vec<_>>>()?
+                        }
+                        Written::Variable(_) => match read(ids)? {
+                            Value::List(ids) => ids
+                                .into_iter()
+                                .map(|id| id_of(id).map(Cow::Owned))
+                                .collect::<Option<Vec<_>>>()?,
+                            one => vec![Cow::Owned(id_of(one)?)],
+                        },
+                        one => vec![id_argument(one)?],
                     };
                     if ids.len() > MAX_IDS {
                         return None;
                     }
-                    Arguments::Ids(ids.iter().map(id_of).collect::<Option<Vec<_>>>()?)
+                    Arguments::Many(ids)
                 }
                 Root::Page {
                     limit,
@@ -267,41 +286,61 @@ impl Compiled {
                 },
             });
         }
-        // Without a list in the operation, every id is known now: their lookups start as one
-        // batch (with one, ids asked for after the list starts wait for it, as resolvers do).
-        if !arguments
+        let lists = arguments
             .iter()
-            .any(|a| matches!(a, Arguments::Page { .. } | Arguments::Count { .. }))
-        {
-            let ids: Vec<&str> = arguments
-                .iter()
-                .flat_map(|a| match a {
-                    Arguments::Ids(ids) => ids.as_slice(),
-                    _ => &[],
-                })
-                .map(String::as_str)
-                .collect();
-            upstream.prefetch(&ids);
-        }
-        // The loader calls, all in one pass in query order, as async-graphql makes them.
-        let fetches = arguments.iter().map(|arguments| async move {
-            match arguments {
-                Arguments::None => Fetched::Nothing,
-                Arguments::Ids(ids) => {
-                    Fetched::Each(join_all(ids.iter().map(|id| upstream.customer(id))).await)
+            .any(|a| matches!(a, Arguments::Page { .. } | Arguments::Count { .. }));
+        let fetched = if lists {
+            // With a list in the operation, the loader is asked root by root, as the
+            // resolvers ask it: ids asked for after the list starts wait for it.
+            let fetches = arguments.iter().map(|arguments| async move {
+                match arguments {
+                    Arguments::None => Fetched::Nothing,
+                    Arguments::One(id) => Fetched::One(upstream.customer(id).await),
+                    Arguments::Many(ids) => {
+                        Fetched::Each(join_all(ids.iter().map(|id| upstream.customer(id))).await)
+                    }
+                    Arguments::Page { .. } | Arguments::Count { .. } => {
+                        Fetched::List(upstream.listing().await)
+                    }
                 }
-                Arguments::Page { .. } | Arguments::Count { .. } => {
-                    Fetched::List(upstream.listing().await)
+            });
+            join_all(fetches).await
+        } else {
+            // Otherwise every id is known now: each distinct id is looked up once, all as one
+            // batch, and the roots take their answers from there.
+            let mut distinct: Vec<&str> = Vec::new();
+            for arguments in &arguments {
+                for id in arguments.ids() {
+                    if !distinct.contains(&id.as_ref()) {
+                        distinct.push(id);
+                    }
                 }
             }
-        });
-        let fetched = join_all(fetches).await;
+            upstream.prefetch(&distinct);
+            let found = join_all(distinct.iter().map(|id| upstream.customer(id))).await;
+            let answer = |id: &Cow<'_, str>| {
+                let index = distinct.iter().position(|d| *d == id.as_ref())?;
+                found.get(index).cloned()
+            };
+            arguments
+                .iter()
+                .map(|arguments| match arguments {
+                    Arguments::One(id) => answer(id).map_or(Fetched::Nothing, Fetched::One),
+                    Arguments::Many(ids) => ids
+                        .iter()
+                        .map(answer)
+                        .collect::<Option<Vec<_>>>()
+                        .map_or(Fetched::Nothing, Fetched::Each),
+                    _ => Fetched::Nothing,
+                })
+                .collect()
+        };
         let mut data = IndexMap::with_capacity(self.roots.len());
         for (((key, root), arguments), fetched) in self.roots.iter().zip(&arguments).zip(fetched) {
             let value = match (root, arguments, fetched) {
                 (Root::Typename, _, _) => Value::String("Query".to_owned()),
-                (Root::One { selection, .. }, _, Fetched::Each(lookups)) => {
-                    record(lookups.into_iter().next()?, selection)?
+                (Root::One { selection, .. }, _, Fetched::One(lookup)) => {
+                    record(lookup, selection)?
                 }
                 (Root::Each { selection, .. }, _, Fetched::Each(lookups)) => Value::List(
                     lookups
@@ -347,10 +386,23 @@ impl Compiled {
     }
 }
 
+impl Arguments<'_> {
+    /// The ids a root looks up.
+    fn ids(&self) -> &[Cow<'_, str>] {
+        match self {
+            Arguments::One(id) => std::slice::from_ref(id),
+            Arguments::Many(ids) => ids,
+            _ => &[],
+        }
+    }
+}
+
 /// A root field's arguments, read and checked as its resolver would.
-enum Arguments {
+enum Arguments<'a> {
     None,
-    Ids(Vec<String>),
+    /// An id, borrowed from the plan when written in the document.
+    One(Cow<'a, str>),
+    Many(Vec<Cow<'a, str>>),
     Page {
         offset: usize,
         limit: usize,
@@ -420,9 +472,9 @@ fn record(lookup: Lookup, selection: &table::Selection) -> Option<Value> {
 
 /// An id as the resolver takes it: a string it accepts (other values are async-graphql's
 /// to coerce or refuse).
-fn id_of(value: &Value) -> Option<String> {
+fn id_of(value: Value) -> Option<String> {
     match value {
-        Value::String(id) if checked_id(id).is_ok() => Some(id.clone()),
+        Value::String(id) if checked_id(&id).is_ok() => Some(id),
         _ => None,
     }
 }
@@ -442,10 +494,14 @@ fn read_argument(
     variables: &Variables,
     value: &Written,
 ) -> Option<Value> {
-    value
-        .clone()
-        .into_const_with(|name| Ok::<_, ()>(document::variable(operation, variables, &name)))
-        .ok()
+    match value {
+        Written::Variable(name) => Some(document::variable(operation, variables, name)),
+        Written::String(text) => Some(Value::String(text.clone())),
+        other => other
+            .clone()
+            .into_const_with(|name| Ok::<_, ()>(document::variable(operation, variables, &name)))
+            .ok(),
+    }
 }
 
 /// The spec's field collection over the document, ahead of execution.
