@@ -98,6 +98,11 @@ pub(super) async fn serve(
             checked
         })
         .collect();
+    // From here on every outcome is logged with the operations' names.
+    let refused = |response: Response| {
+        log_request(state, &principal, &names, &response, None, started);
+        response
+    };
     if checked.iter().any(|c| matches!(c, Checked::NotAQuery)) {
         let mut response = failure(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -108,19 +113,19 @@ pub(super) async fn serve(
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
+        return refused(response);
     }
     // The request as a whole: its distinct ids (each a Bloc call) within the limit, and the
     // Bloc calls it may make charged beyond the tokens its operations took.
     let calls = match graphql::upstream_calls(&checked, &state.policy().limits) {
         Ok(calls) => calls,
-        Err(rejected) => return answer(media, &rejected),
+        Err(rejected) => return refused(answer(media, &rejected)),
     };
     if let Err(wait) = state
         .rate_limits()
         .charge_calls(&principal, checked.len(), calls)
     {
-        return rate_limited(media, wait);
+        return refused(rate_limited(media, wait));
     }
 
     // 5. Execute, with one loader for the whole request: an id named by several operations
@@ -166,7 +171,14 @@ pub(super) async fn serve(
         Err(_) => timed_out(media),
     };
     // 6. Log.
-    log_request(state, &principal, &names, &response, &upstream, started);
+    log_request(
+        state,
+        &principal,
+        &names,
+        &response,
+        Some(&upstream),
+        started,
+    );
     response
 }
 
@@ -214,7 +226,7 @@ fn log_request(
     principal: &Principal,
     names: &[Option<String>],
     response: &Response,
-    upstream: &Upstream,
+    upstream: Option<&Upstream>,
     started: Instant,
 ) {
     let status = response.status();
@@ -243,7 +255,7 @@ fn log_request(
         client = %principal.id,
         operations = ?names,
         status = status.as_u16(),
-        upstream_calls = upstream.stats().calls(),
+        upstream_calls = upstream.map_or(0, |u| u.stats().calls()),
         duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         "graphql request"
     );
