@@ -21,26 +21,30 @@
 //! call, and every error, path and `null` is async-graphql's own. Introspection, mutations
 //! and anything else the tables do not describe never get a plan.
 
+mod collect;
+mod input;
+
 use std::borrow::Cow;
 
 use async_graphql::{
-    InputType, Name, Positioned, Value, Variables,
+    Name, Value, Variables,
     indexmap::IndexMap,
-    parser::types::{
-        BaseType, Directive, ExecutableDocument, Field, OperationDefinition, OperationType,
-        Selection, SelectionSet, Type,
-    },
+    parser::types::{ExecutableDocument, OperationDefinition, OperationType, SelectionSet},
 };
 use futures::future::join_all;
 
+use self::{
+    collect::Collect,
+    input::{fits, id_of, matcher, optional, read_argument, supported},
+};
 use super::{
-    Upstream, document,
+    Upstream,
     loaders::{Listing, Lookup},
     query::{Calls, DEFAULT_LIMIT, MAX_IDS, MAX_LIMIT, checked_id, root_field},
-    table::{self, Row, Schema},
-    types::{CustomerFilter, Matcher},
+    table::{self, Row},
+    types::Matcher,
 };
-use crate::auth::{Principal, Scope, Scopes};
+use crate::auth::{Principal, Scopes};
 
 /// An operation compiled for the direct executor.
 pub(crate) enum Plan {
@@ -57,7 +61,7 @@ pub(crate) struct Compiled {
 }
 
 /// An argument as written, variables unresolved.
-type Written = async_graphql_value::Value;
+pub(super) type Written = async_graphql_value::Value;
 
 /// A root field. Arguments are kept as written (variables included) and read per run.
 enum Root {
@@ -126,7 +130,7 @@ impl Plan {
 }
 
 /// Why an operation has no fixed plan.
-enum Unsupported {
+pub(super) enum Unsupported {
     /// A condition reads a variable; with the variables' values it may well have one.
     NeedsVariables,
     /// Something the tables do not describe, or async-graphql's to report.
@@ -413,53 +417,6 @@ enum Arguments<'a> {
     },
 }
 
-/// Whether the direct executor checks values of this variable type: the scalars and input
-/// the schema's arguments take, as lists or not.
-fn supported(ty: &Type) -> bool {
-    match &ty.base {
-        BaseType::Named(name) => matches!(
-            name.as_str(),
-            "ID" | "String" | "Int" | "Boolean" | "CustomerFilter"
-        ),
-        BaseType::List(item) => supported(item),
-    }
-}
-
-/// Whether a variable's value is one async-graphql takes as it is: of the declared type
-/// without coercion (an integer for an `ID`, say, is async-graphql's to coerce), `null` only
-/// where the type is nullable. A variable not given is fine here: one that had to be is
-/// refused before anything runs.
-fn fits(ty: &Type, value: Option<&Value>) -> bool {
-    let Some(value) = value else {
-        return true;
-    };
-    if matches!(value, Value::Null) {
-        return ty.nullable;
-    }
-    match &ty.base {
-        BaseType::List(item) => match value {
-            Value::List(items) => items.iter().all(|v| fits(item, Some(v))),
-            one => fits(item, Some(one)),
-        },
-        BaseType::Named(name) => match (name.as_str(), value) {
-            ("ID" | "String", Value::String(_)) | ("Boolean", Value::Boolean(_)) => true,
-            ("Int", Value::Number(n)) => n.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
-            ("CustomerFilter", value) => {
-                <CustomerFilter as InputType>::parse(Some(value.clone())).is_ok()
-            }
-            _ => false,
-        },
-    }
-}
-
-/// An optional argument's value: `null` when not given, `None` when unreadable.
-fn optional(read: Option<Option<Value>>) -> Option<Value> {
-    match read {
-        None => Some(Value::Null),
-        Some(value) => value,
-    }
-}
-
 /// A record as a value: `null` for an id Bloc does not know; `None` when Bloc failed or a
 /// value does not parse.
 fn record(lookup: Lookup, selection: &table::Selection) -> Option<Value> {
@@ -467,196 +424,6 @@ fn record(lookup: Lookup, selection: &table::Selection) -> Option<Value> {
         Ok(Some(customer)) => customer.as_ref().render(selection),
         Ok(None) => Some(Value::Null),
         Err(_) => None,
-    }
-}
-
-/// An id as the resolver takes it: a string it accepts (other values are async-graphql's
-/// to coerce or refuse).
-fn id_of(value: Value) -> Option<String> {
-    match value {
-        Value::String(id) if checked_id(&id).is_ok() => Some(id),
-        _ => None,
-    }
-}
-
-/// The filter as the resolver would read it, for this caller.
-fn matcher(filter: Value, principal: &Principal) -> Option<Matcher> {
-    let filter = match filter {
-        Value::Null => None,
-        value => Some(<CustomerFilter as InputType>::parse(Some(value)).ok()?),
-    };
-    CustomerFilter::matcher(filter.as_ref(), principal.scopes.contains(Scope::Pii)).ok()
-}
-
-/// An argument's value with its variables read (a missing one is `null`, as if not given).
-fn read_argument(
-    operation: &OperationDefinition,
-    variables: &Variables,
-    value: &Written,
-) -> Option<Value> {
-    match value {
-        Written::Variable(name) => Some(document::variable(operation, variables, name)),
-        Written::String(text) => Some(Value::String(text.clone())),
-        other => other
-            .clone()
-            .into_const_with(|name| Ok::<_, ()>(document::variable(operation, variables, &name)))
-            .ok(),
-    }
-}
-
-/// The spec's field collection over the document, ahead of execution.
-struct Collect<'a> {
-    doc: &'a ExecutableDocument,
-    operation: &'a OperationDefinition,
-    /// The variables' values when collecting for one run; `None` when compiling once.
-    variables: Option<&'a Variables>,
-}
-
-/// Collected fields: each response key with every field written for it, in query order.
-type Collected<'a> = Vec<(Name, Vec<&'a Field>)>;
-
-impl<'a> Collect<'a> {
-    /// The fields `sets` select on an object of type `typename`, merged by response key.
-    fn fields(
-        &self,
-        sets: &[&'a SelectionSet],
-        typename: &str,
-    ) -> Result<Collected<'a>, Unsupported> {
-        let mut collected: Collected<'a> = Vec::new();
-        for set in sets {
-            self.collect(set, typename, &mut collected, 0)?;
-        }
-        Ok(collected)
-    }
-
-    fn collect(
-        &self,
-        set: &'a SelectionSet,
-        typename: &str,
-        out: &mut Collected<'a>,
-        depth: usize,
-    ) -> Result<(), Unsupported> {
-        // Validation has ruled out fragment cycles; this only bounds the work.
-        if depth > 64 {
-            return Err(Unsupported::Other);
-        }
-        for selection in &set.items {
-            match &selection.node {
-                Selection::Field(field) => {
-                    if !self.included(&field.node.directives)? {
-                        continue;
-                    }
-                    let key = field.node.response_key().node.clone();
-                    match out.iter_mut().find(|(k, _)| *k == key) {
-                        Some((_, fields)) => fields.push(&field.node),
-                        None => out.push((key, vec![&field.node])),
-                    }
-                }
-                Selection::FragmentSpread(spread) => {
-                    if !self.included(&spread.node.directives)? {
-                        continue;
-                    }
-                    let fragment = self
-                        .doc
-                        .fragments
-                        .get(&spread.node.fragment_name.node)
-                        .ok_or(Unsupported::Other)?;
-                    if fragment.node.type_condition.node.on.node != typename {
-                        return Err(Unsupported::Other);
-                    }
-                    self.collect(
-                        &fragment.node.selection_set.node,
-                        typename,
-                        out,
-                        depth.saturating_add(1),
-                    )?;
-                }
-                Selection::InlineFragment(inline) => {
-                    if !self.included(&inline.node.directives)? {
-                        continue;
-                    }
-                    if let Some(condition) = &inline.node.type_condition
-                        && condition.node.on.node != typename
-                    {
-                        return Err(Unsupported::Other);
-                    }
-                    self.collect(
-                        &inline.node.selection_set.node,
-                        typename,
-                        out,
-                        depth.saturating_add(1),
-                    )?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Whether `@skip`/`@include` keep a selection; any other directive is not for the
-    /// direct executor.
-    fn included(&self, directives: &[Positioned<Directive>]) -> Result<bool, Unsupported> {
-        let mut included = true;
-        for directive in directives {
-            let skip = match directive.node.name.node.as_str() {
-                "skip" => true,
-                "include" => false,
-                _ => return Err(Unsupported::Other),
-            };
-            let condition = directive
-                .node
-                .get_argument("if")
-                .ok_or(Unsupported::Other)?;
-            let value = match (&condition.node, self.variables) {
-                (Written::Variable(_), None) => return Err(Unsupported::NeedsVariables),
-                (value, Some(variables)) => read_argument(self.operation, variables, value),
-                (value, None) => value.clone().into_const_with(|_| Err(())).ok(),
-            };
-            let Some(Value::Boolean(value)) = value else {
-                return Err(Unsupported::Other);
-            };
-            included &= value != skip;
-        }
-        Ok(included)
-    }
-
-    /// The merged selection of fields on an object type, compiled against its table, adding
-    /// the scopes its fields need.
-    fn selection(
-        &self,
-        sets: &[&'a SelectionSet],
-        object: &dyn Schema,
-        scopes: &mut Scopes,
-    ) -> Result<table::Selection, Unsupported> {
-        let mut out = Vec::new();
-        for (key, fields) in self.fields(sets, object.typename())? {
-            let field = fields.first().ok_or(Unsupported::Other)?;
-            let name = field.name.node.as_str();
-            if name == "__typename" {
-                out.push((key, table::Selected::Typename));
-                continue;
-            }
-            if !field.arguments.is_empty() {
-                return Err(Unsupported::Other);
-            }
-            let column = object.field(name).ok_or(Unsupported::Other)?;
-            *scopes = scopes.with(column.scope);
-            let sub = match column.object {
-                Some(child) => {
-                    let sets: Vec<&SelectionSet> =
-                        fields.iter().map(|f| &f.selection_set.node).collect();
-                    self.selection(&sets, child, scopes)?
-                }
-                None => Vec::new(),
-            };
-            out.push((
-                key,
-                table::Selected::Column {
-                    index: column.index,
-                    sub,
-                },
-            ));
-        }
-        Ok(out)
     }
 }
 
