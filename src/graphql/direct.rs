@@ -28,7 +28,6 @@ use std::borrow::Cow;
 
 use async_graphql::{
     Name, Value, Variables,
-    indexmap::IndexMap,
     parser::types::{ExecutableDocument, OperationDefinition, OperationType, SelectionSet},
 };
 use futures::future::join_all;
@@ -103,8 +102,8 @@ impl Plan {
         }
     }
 
-    /// The operation's `data` with these variable values, or `None` when async-graphql must
-    /// run it (see the module documentation).
+    /// The operation's `data` with these variable values, as JSON, or `None` when
+    /// async-graphql must run it (see the module documentation).
     pub(crate) async fn run(
         &self,
         doc: &ExecutableDocument,
@@ -112,7 +111,7 @@ impl Plan {
         upstream: &Upstream,
         principal: &Principal,
         variables: &Variables,
-    ) -> Option<Value> {
+    ) -> Option<Vec<u8>> {
         match self {
             Plan::Fixed(compiled) => {
                 compiled
@@ -213,7 +212,7 @@ impl Compiled {
         upstream: &Upstream,
         principal: &Principal,
         variables: &Variables,
-    ) -> Option<Value> {
+    ) -> Option<Vec<u8>> {
         if !principal.scopes.covers(self.scopes) {
             return None;
         }
@@ -339,19 +338,32 @@ impl Compiled {
                 })
                 .collect()
         };
-        let mut data = IndexMap::with_capacity(self.roots.len());
-        for (((key, root), arguments), fetched) in self.roots.iter().zip(&arguments).zip(fetched) {
-            let value = match (root, arguments, fetched) {
-                (Root::Typename, _, _) => Value::String("Query".to_owned()),
+        // The data object, written as JSON as it is rendered: no value tree in between.
+        let mut out = Vec::with_capacity(1024);
+        out.push(b'{');
+        for (n, (((key, root), arguments), fetched)) in
+            self.roots.iter().zip(&arguments).zip(fetched).enumerate()
+        {
+            if n > 0 {
+                out.push(b',');
+            }
+            table::write_json(&mut out, key.as_str())?;
+            out.push(b':');
+            match (root, arguments, fetched) {
+                (Root::Typename, _, _) => table::write_json(&mut out, "Query")?,
                 (Root::One { selection, .. }, _, Fetched::One(lookup)) => {
-                    record(lookup, selection)?
+                    record(&lookup, selection, &mut out)?;
                 }
-                (Root::Each { selection, .. }, _, Fetched::Each(lookups)) => Value::List(
-                    lookups
-                        .into_iter()
-                        .map(|lookup| record(lookup, selection))
-                        .collect::<Option<_>>()?,
-                ),
+                (Root::Each { selection, .. }, _, Fetched::Each(lookups)) => {
+                    out.push(b'[');
+                    for (i, lookup) in lookups.iter().enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        record(lookup, selection, &mut out)?;
+                    }
+                    out.push(b']');
+                }
                 (
                     Root::Page { selection, .. },
                     Arguments::Page {
@@ -362,16 +374,20 @@ impl Compiled {
                     Fetched::List(listing),
                 ) => {
                     let listing = listing.ok().filter(|l| l.undecodable == 0)?;
-                    Value::List(
-                        listing
-                            .customers
-                            .iter()
-                            .filter(|c| matcher.matches(c))
-                            .skip(*offset)
-                            .take(*limit)
-                            .map(|c| c.as_ref().render(selection))
-                            .collect::<Option<_>>()?,
-                    )
+                    out.push(b'[');
+                    let page = listing
+                        .customers
+                        .iter()
+                        .filter(|c| matcher.matches(c))
+                        .skip(*offset)
+                        .take(*limit);
+                    for (i, customer) in page.enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        customer.as_ref().write_json(selection, &mut out)?;
+                    }
+                    out.push(b']');
                 }
                 (Root::Count { .. }, Arguments::Count { matcher }, Fetched::List(listing)) => {
                     let listing = listing.ok().filter(|l| l.undecodable == 0)?;
@@ -380,13 +396,13 @@ impl Compiled {
                         .iter()
                         .filter(|c| matcher.matches(c))
                         .count();
-                    Value::from(i32::try_from(count).unwrap_or(i32::MAX))
+                    table::write_json(&mut out, &i32::try_from(count).unwrap_or(i32::MAX))?;
                 }
                 _ => return None,
-            };
-            data.insert(key.clone(), value);
+            }
         }
-        Some(Value::Object(data))
+        out.push(b'}');
+        Some(out)
     }
 }
 
@@ -419,10 +435,13 @@ enum Arguments<'a> {
 
 /// A record as a value: `null` for an id Bloc does not know; `None` when Bloc failed or a
 /// value does not parse.
-fn record(lookup: Lookup, selection: &table::Selection) -> Option<Value> {
+fn record(lookup: &Lookup, selection: &table::Selection, out: &mut Vec<u8>) -> Option<()> {
     match lookup {
-        Ok(Some(customer)) => customer.as_ref().render(selection),
-        Ok(None) => Some(Value::Null),
+        Ok(Some(customer)) => customer.as_ref().write_json(selection, out),
+        Ok(None) => {
+            out.extend_from_slice(b"null");
+            Some(())
+        }
         Err(_) => None,
     }
 }

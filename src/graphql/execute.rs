@@ -258,11 +258,7 @@ pub async fn run(
             .run(&prepared.doc, op, upstream, principal, &prepared.variables)
             .await
     {
-        return Response {
-            inner: async_graphql::Response::new(data),
-            request_error: false,
-            direct: true,
-        };
+        return Response::direct(data);
     }
     // Selection sets that may select nothing get a sentinel field, so that async-graphql
     // leaves their objects as objects (`shape`).
@@ -298,11 +294,7 @@ pub async fn run(
         };
         plan.complete(&mut response.data, &mut response.errors);
     }
-    Response {
-        inner: response,
-        request_error: false,
-        direct: false,
-    }
+    Response::executed(response)
 }
 
 #[cfg(test)]

@@ -8,15 +8,51 @@ use crate::upstream::RequestStats;
 
 /// A GraphQL response, serialised as `{errors?, data?, extensions?}`.
 pub struct Response {
-    pub(super) inner: async_graphql::Response,
-    pub(super) request_error: bool,
-    pub(super) direct: bool,
+    inner: async_graphql::Response,
+    /// `data` already written as JSON (by the direct executor), which `inner` then lacks.
+    rendered: Option<Vec<u8>>,
+    request_error: bool,
 }
 
 impl Response {
+    /// An answer async-graphql executed.
+    pub(super) fn executed(inner: async_graphql::Response) -> Self {
+        Self {
+            inner,
+            rendered: None,
+            request_error: false,
+        }
+    }
+
+    /// An answer the direct executor wrote: its `data` object as JSON.
+    pub(super) fn direct(data: Vec<u8>) -> Self {
+        Self {
+            inner: async_graphql::Response::default(),
+            rendered: Some(data),
+            request_error: false,
+        }
+    }
+
+    /// Appends the response as JSON to `out`: the same bytes as serialising it, with
+    /// directly written data copied in as it is.
+    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        let Some(data) = &self.rendered else {
+            return serde_json::to_writer(out, &Executed(self));
+        };
+        // A direct answer has no errors.
+        out.extend_from_slice(b"{\"data\":");
+        out.extend_from_slice(data);
+        if !self.inner.extensions.is_empty() {
+            out.extend_from_slice(b",\"extensions\":");
+            serde_json::to_writer(&mut *out, &self.inner.extensions)?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
     /// True when the operation ran directly rather than on async-graphql's executor.
     pub fn ran_directly(&self) -> bool {
-        self.direct
+        self.rendered.is_some()
     }
 
     /// True when the operation never started (parse or validation failure, bad variables):
@@ -48,17 +84,21 @@ impl Response {
     }
 }
 
-impl Serialize for Response {
+/// An answer async-graphql gave (or a request error), serialised from its parts.
+struct Executed<'a>(&'a Response);
+
+impl Serialize for Executed<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let response = self.0;
         let mut map = serializer.serialize_map(None)?;
-        if !self.inner.errors.is_empty() {
-            map.serialize_entry("errors", &self.inner.errors)?;
+        if !response.inner.errors.is_empty() {
+            map.serialize_entry("errors", &response.inner.errors)?;
         }
-        if !self.request_error {
-            map.serialize_entry("data", &self.inner.data)?;
+        if !response.request_error {
+            map.serialize_entry("data", &response.inner.data)?;
         }
-        if !self.inner.extensions.is_empty() {
-            map.serialize_entry("extensions", &self.inner.extensions)?;
+        if !response.inner.extensions.is_empty() {
+            map.serialize_entry("extensions", &response.inner.extensions)?;
         }
         map.end()
     }
@@ -95,7 +135,7 @@ pub(super) fn request_error(mut errors: Vec<ServerError>, default_code: &'static
     }
     Response {
         inner: async_graphql::Response::from_errors(errors),
+        rendered: None,
         request_error: true,
-        direct: false,
     }
 }

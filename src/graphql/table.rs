@@ -17,7 +17,7 @@
 //! that does not parse: the resolver answers `null` with `UPSTREAM_BAD_RESPONSE` at the field,
 //! and the direct executor hands the operation to async-graphql to say so.
 
-use async_graphql::{Name, Value, indexmap::IndexMap};
+use async_graphql::{Name, Value};
 
 use crate::{auth::Scope, bloc::models::Invalid};
 
@@ -103,30 +103,44 @@ pub(crate) trait Record: Sync + Sized + 'static {
     fn table() -> &'static Table<Self>;
 }
 
-/// A record of some type, rendering a selection compiled against that type's table.
+/// A record of some type, writing a selection compiled against that type's table.
 pub(crate) trait Row: Sync {
-    /// The selected fields in order; `None` when one of them is unreadable.
-    fn render(&self, selection: &[(Name, Selected)]) -> Option<Value>;
+    /// The selected fields in order, as a JSON object appended to `out`; `None` when one of
+    /// them is unreadable (`out` then holds a partial object the caller discards).
+    fn write_json(&self, selection: &[(Name, Selected)], out: &mut Vec<u8>) -> Option<()>;
 }
 
 impl<M: Record> Row for M {
-    fn render(&self, selection: &[(Name, Selected)]) -> Option<Value> {
+    fn write_json(&self, selection: &[(Name, Selected)], out: &mut Vec<u8>) -> Option<()> {
         let table = M::table();
-        let mut object = IndexMap::with_capacity(selection.len());
-        for (key, selected) in selection {
-            let value = match selected {
-                Selected::Typename => Value::String(table.typename.to_owned()),
+        out.push(b'{');
+        for (n, (key, selected)) in selection.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            write_json(out, key.as_str())?;
+            out.push(b':');
+            match selected {
+                Selected::Typename => write_json(out, table.typename)?,
                 Selected::Column { index, sub } => {
                     match (table.columns.get(*index)?.read)(self).ok()? {
-                        Cell::Value(value) => value,
-                        Cell::Object(row) => row.render(sub)?,
+                        Cell::Value(value) => write_json(out, &value)?,
+                        Cell::Object(row) => row.write_json(sub, out)?,
                     }
                 }
-            };
-            object.insert(key.clone(), value);
+            }
         }
-        Some(Value::Object(object))
+        out.push(b'}');
+        Some(())
     }
+}
+
+/// Appends `value` as JSON, exactly as serialising a whole async-graphql response writes it.
+pub(crate) fn write_json(
+    out: &mut Vec<u8>,
+    value: &(impl serde::Serialize + ?Sized),
+) -> Option<()> {
+    serde_json::to_writer(out, value).ok()
 }
 
 /// How a resolver's value becomes a [`Cell`] on the direct path.

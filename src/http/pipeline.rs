@@ -24,7 +24,7 @@ use super::{
     call_for,
     negotiate::MediaType,
     params::Incoming,
-    respond::{answer, failure, json, rate_limited, timed_out, unauthenticated},
+    respond::{answer, answers, failure, rate_limited, timed_out, unauthenticated},
     wants_trace,
 };
 use crate::{
@@ -164,7 +164,7 @@ pub(super) async fn serve(
                 Some(only) if !request.batch && responses.is_empty() => answer(media, &only),
                 last => {
                     responses.extend(last);
-                    json(StatusCode::OK, media, &responses)
+                    answers(media, &responses)
                 }
             }
         }

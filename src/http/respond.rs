@@ -24,18 +24,46 @@ pub(super) fn answer(media: MediaType, response: &graphql::Response) -> Response
     } else {
         StatusCode::OK
     };
-    json(status, media, response)
+    // Room for a response of a few KB (50 aliased customers), so writing does not grow and
+    // copy the buffer from serde_json's 128 bytes.
+    let mut bytes = Vec::with_capacity(4096);
+    match response.write_json(&mut bytes) {
+        Ok(()) => with_json_headers(status, media, bytes),
+        Err(_) => unserialisable(),
+    }
+}
+
+/// A batch's answers, as a JSON array (200: each carries its own errors).
+pub(super) fn answers(media: MediaType, responses: &[graphql::Response]) -> Response {
+    let mut bytes = Vec::with_capacity(4096);
+    bytes.push(b'[');
+    for (n, response) in responses.iter().enumerate() {
+        if n > 0 {
+            bytes.push(b',');
+        }
+        if response.write_json(&mut bytes).is_err() {
+            return unserialisable();
+        }
+    }
+    bytes.push(b']');
+    with_json_headers(StatusCode::OK, media, bytes)
+}
+
+fn unserialisable() -> Response {
+    tracing::error!("could not serialise a GraphQL response");
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
 }
 
 /// A JSON response; GraphQL results may hold PII, so nothing along the way may store it.
 pub(super) fn json(status: StatusCode, media: MediaType, body: &impl Serialize) -> Response {
-    // Room for a response of a few KB (50 aliased customers), so serialising does not grow
-    // and copy the buffer from serde_json's 128 bytes.
-    let mut bytes = Vec::with_capacity(4096);
+    let mut bytes = Vec::with_capacity(256);
     if serde_json::to_writer(&mut bytes, body).is_err() {
-        tracing::error!("could not serialise a GraphQL response");
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        return unserialisable();
     }
+    with_json_headers(status, media, bytes)
+}
+
+fn with_json_headers(status: StatusCode, media: MediaType, bytes: Vec<u8>) -> Response {
     let mut response = (status, bytes).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, media.content_type());
