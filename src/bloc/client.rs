@@ -3,6 +3,7 @@
 
 use std::{
     net::{IpAddr, Ipv6Addr},
+    sync::Arc,
     time::Duration,
 };
 
@@ -145,7 +146,7 @@ impl BlocClient {
         &self,
         id: &str,
         options: &CallOptions,
-    ) -> Result<Option<Customer>, Error> {
+    ) -> Result<Option<Arc<Customer>>, Error> {
         let Some(url) = self.customer_url(id)? else {
             return Ok(None);
         };
@@ -181,7 +182,8 @@ impl BlocClient {
         }
         // Weighed by the whole answer: the record's own text was not kept apart (the
         // envelope around it adds a few dozen bytes).
-        Ok(Some(customer.weighing(body.len())))
+        // Shared from here on: a record is a few hundred bytes, moved many times otherwise.
+        Ok(Some(Arc::new(customer.weighing(body.len()))))
     }
 
     /// `GET /customers`: every customer in one call (Bloc documents no paging parameters).

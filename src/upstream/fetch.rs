@@ -1,7 +1,10 @@
 //! The shared call to Bloc: the budget's token, the attempt, retries, what the planner learns
 //! from it, and the cache filled with its answer.
 
-use std::sync::{Arc, atomic::Ordering};
+use std::{
+    borrow::Cow,
+    sync::{Arc, atomic::Ordering},
+};
 
 use moka::future::Cache;
 use tokio::time::{Duration, Instant};
@@ -147,7 +150,7 @@ impl Gateway {
                     .client
                     .customer(id, &options)
                     .await
-                    .map(|found| Payload::Customer(found.map(Arc::new))),
+                    .map(Payload::Customer),
                 Resource::List => inner.client.customers(&options).await.map(|list| {
                     Payload::List(Arc::new(ListSnapshot {
                         customers: list.customers.into_iter().map(Arc::new).collect(),
@@ -236,14 +239,14 @@ fn full_jitter(retry: u32, base: Duration, cap: Duration) -> Duration {
     ceiling.mul_f64(fraction)
 }
 
-fn status_label(result: &Fetched) -> String {
+fn status_label(result: &Fetched) -> Cow<'static, str> {
     match result {
         Ok(Payload::Customer(None)) => "404".into(),
         Ok(_) => "200".into(),
         Err(Error::Unauthorized { status } | Error::UnexpectedStatus { status }) => {
-            status.to_string()
+            status.to_string().into()
         }
-        Err(Error::ServerError { status, .. }) => status.to_string(),
+        Err(Error::ServerError { status, .. }) => status.to_string().into(),
         Err(Error::RateLimited { .. }) => "429".into(),
         Err(Error::Timeout) => "timeout".into(),
         Err(Error::Transport { .. }) => "transport".into(),

@@ -56,7 +56,9 @@ struct Flight {
 /// The calls in flight, by resource.
 #[derive(Default)]
 pub(super) struct Flights {
-    map: Mutex<HashMap<Resource, Flight>>,
+    /// Keyed with foldhash (seeded per process), as the document cache is: SipHash was a
+    /// measurable share of a one-customer request.
+    map: Mutex<HashMap<Resource, Flight, foldhash::quality::RandomState>>,
     next_id: AtomicU64,
 }
 
@@ -117,10 +119,12 @@ impl Flights {
         // Outside the lock: a task dropped unpolled (the runtime shutting down) drops its
         // landing at once, which takes the lock.
         let call = start(until);
-        tokio::spawn(async move {
+        // Boxed: the call's future is a few KB (the HTTP client's among them), and spawning
+        // moves it by value through several frames; as a box each move is a pointer's.
+        tokio::spawn(Box::pin(async move {
             let result = call.await;
             landing.land(result);
-        });
+        }));
         Joined {
             answer,
             coalesced: false,
