@@ -67,6 +67,32 @@ pub struct ListSnapshot {
     pub customers: Vec<Arc<Customer>>,
     /// Records left out because they could not be read at all.
     pub undecodable: usize,
+    /// Each record's position by id (the first, should Bloc list an id twice), built once per
+    /// list call so that requests find a listed customer without a map of their own.
+    index: std::collections::HashMap<String, usize, foldhash::quality::RandomState>,
+}
+
+impl ListSnapshot {
+    /// The list's records, indexed by id.
+    pub fn new(customers: Vec<Arc<Customer>>, undecodable: usize) -> Self {
+        let mut index = std::collections::HashMap::with_capacity_and_hasher(
+            customers.len(),
+            foldhash::quality::RandomState::default(),
+        );
+        for (position, customer) in customers.iter().enumerate() {
+            index.entry(customer.id.clone()).or_insert(position);
+        }
+        Self {
+            customers,
+            undecodable,
+            index,
+        }
+    }
+
+    /// The listed customer with this id.
+    pub fn find(&self, id: &str) -> Option<&Arc<Customer>> {
+        self.customers.get(*self.index.get(id)?)
+    }
 }
 
 pub use self::call::{Call, RequestStats};

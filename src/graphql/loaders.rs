@@ -90,27 +90,36 @@ impl Upstream {
     }
 
     /// One customer by id. When this request has already started the list call, the lookup
-    /// waits for it: the list primes the loader, so an id it holds costs no call of its own.
+    /// waits for it: an id the list holds costs no call of its own (unless this request
+    /// looked it up before the list started: that lookup stands).
     pub(crate) async fn customer(&self, id: &str) -> Lookup {
         if self.listing_started.load(Ordering::Acquire) {
             // A failed list is that field's error; the lookup then makes its own call.
             // Boxed: the rare path would otherwise make every lookup's future (which
             // async-graphql boxes and moves per field) the size of the list call's.
-            let _ = Box::pin(self.listing()).await;
+            let listed = Box::pin(self.listing()).await;
+            if let Ok(list) = listed
+                && let Some(customer) = list.find(id)
+                && !self.asked(id)
+            {
+                return Ok(Some(customer.clone()));
+            }
         }
         self.lookup(id).await
     }
 
-    /// The whole customer list, fetched at most once per request. Its records prime the
-    /// loader, so later lookups of those ids cost nothing.
+    /// Whether this request has a lookup of `id` of its own.
+    fn asked(&self, id: &str) -> bool {
+        let lookups = self.lookups.lock().unwrap_or_else(PoisonError::into_inner);
+        lookups.contains_key(id)
+    }
+
+    /// The whole customer list, fetched at most once per request. Lookups of the ids it holds
+    /// asked for once it has started cost nothing (`customer`).
     pub(crate) async fn listing(&self) -> Listing {
         self.listing_started.store(true, Ordering::Release);
         self.listing
-            .get_or_init(|| async {
-                let list = self.gateway.customers(&self.call).await?;
-                self.prime(&list.customers);
-                Ok(list)
-            })
+            .get_or_init(|| async { self.gateway.customers(&self.call).await })
             .await
             .clone()
     }
@@ -196,15 +205,5 @@ impl Upstream {
         });
         batch.ids = batch.ids.saturating_add(1);
         batch.span.clone()
-    }
-
-    fn prime(&self, customers: &[Arc<Customer>]) {
-        let mut lookups = self.lookups.lock().unwrap_or_else(PoisonError::into_inner);
-        for customer in customers {
-            let ready: Lookup = Ok(Some(customer.clone()));
-            lookups
-                .entry(customer.id.clone())
-                .or_insert_with(|| futures::future::ready(ready).boxed().shared());
-        }
     }
 }

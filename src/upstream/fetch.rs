@@ -152,10 +152,10 @@ impl Gateway {
                     .await
                     .map(Payload::Customer),
                 Resource::List => inner.client.customers(&options).await.map(|list| {
-                    Payload::List(Arc::new(ListSnapshot {
-                        customers: list.customers.into_iter().map(Arc::new).collect(),
-                        undecodable: list.undecodable,
-                    }))
+                    Payload::List(Arc::new(ListSnapshot::new(
+                        list.customers.into_iter().map(Arc::new).collect(),
+                        list.undecodable,
+                    )))
                 }),
             }
         }

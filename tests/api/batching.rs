@@ -166,7 +166,8 @@ async fn one_failing_id_leaves_its_batch_mates_intact() {
 
 #[tokio::test]
 async fn customers_from_the_list_answer_later_lookups_without_a_call() {
-    let app = spawn_app().await;
+    // The request's own loader, not the shared cache, answers the lookup.
+    let app = spawn_app_with(|c| c.resilience = plain()).await;
     mount_list(&app.bloc, json!([customer(&id(1)), customer(&id(2))]), 1).await;
     mount_customer(&app.bloc, customer(&id(2)), 0).await;
     let query = format!(
@@ -204,7 +205,8 @@ async fn ids_asked_for_after_a_batch_has_run_form_a_new_batch() {
 
 #[tokio::test]
 async fn the_list_primes_lookups_in_other_operations_of_a_batch() {
-    let app = spawn_app().await;
+    // The request's own loader, not the shared cache, answers the lookup.
+    let app = spawn_app_with(|c| c.resilience = plain()).await;
     mount_list(&app.bloc, json!([customer(&id(7))]), 1).await;
     mount_customer(&app.bloc, customer(&id(7)), 0).await;
     let lookup = format!(r#"{{ customer(id: "{}") {{ id }} }}"#, id(7));
