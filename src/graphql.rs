@@ -1,8 +1,10 @@
 //! The GraphQL layer: the only module that knows async-graphql.
 //!
-//! [`schema()`] builds the schema, [`Upstream`] is the per-HTTP-request loader, and
-//! [`execute`] runs one operation and returns a response whose fields are in the order the
-//! query asked for them.
+//! Each object type is a table (`table`, `types`); the query root has its own (`query`).
+//! [`schema()`] builds the schema from them, [`prepare`] checks an operation against the
+//! limits (`limits`, priced by the tables) with the parsed-document cache (`cache`), and [`run`]
+//! runs it on the direct executor (`direct`, rendering from the tables) or async-graphql's
+//! (its answer put in the spec's shape by `shape`), with [`Upstream`] as the request's loader.
 
 mod cache;
 mod direct;
