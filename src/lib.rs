@@ -2,13 +2,13 @@
 //!
 //! A request goes down the layers and never back up (ARCHITECTURE.md has the picture):
 //!
-//! - [`server`] serves connections and adds the HTTP layers; [`http`] routes, and runs each
+//! - [`server`] serves connections and adds the HTTP layers; `http` routes, and runs each
 //!   GraphQL request through its pipeline (identify, rate-limit, persisted queries, limits,
 //!   execute, respond and log);
 //! - [`graphql`] is the only module that knows async-graphql: the schema, one table per type,
 //!   the limits, the per-request loader and the executors;
-//! - [`upstream`] is the process-wide way to Bloc: cache, budget, scheduler, retries, breaker;
-//! - [`bloc`] is the only module that knows Bloc's URLs and JSON.
+//! - `upstream` is the process-wide way to Bloc: cache, budget, scheduler, retries, breaker;
+//! - `bloc` is the only module that knows Bloc's URLs and JSON.
 //!
 //! Beside them: [`config`] is the whole configuration as plain data, [`cli`] reads it from
 //! flags and the environment, [`state`] turns it into the runtime objects requests share,

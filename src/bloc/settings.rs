@@ -20,7 +20,7 @@ pub struct BlocConfig {
     pub concurrency: usize,
     /// Largest Bloc response body read, in bytes; a larger one fails that call with
     /// `UPSTREAM_BAD_RESPONSE`. A single customer's body is held to at most
-    /// [`RECORD_BODY_LIMIT`] or this, whichever is smaller.
+    /// `RECORD_BODY_LIMIT` or this, whichever is smaller.
     pub body_limit: usize,
 }
 
