@@ -143,22 +143,24 @@ impl Upstream {
     /// each id as resolvers do, and finds its lookup started.
     pub(crate) fn prefetch(&self, ids: &[&str]) {
         let mut lookups = self.lookups.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut new: Vec<&str> = ids
-            .iter()
-            .copied()
-            .filter(|id| !lookups.contains_key(*id))
-            .collect();
-        new.sort_unstable();
-        new.dedup();
-        if new.is_empty() {
-            return;
-        }
-        self.call.stats.count_batch();
-        // The batch size only: ids are the clients' input.
-        let span = tracing::info_span!("loader_batch", ids = new.len());
-        for id in new {
+        let mut batch: Option<(Span, usize)> = None;
+        for id in ids {
+            // An id asked for before, or earlier in `ids`, has its lookup already.
+            if lookups.contains_key(*id) {
+                continue;
+            }
+            let (span, count) = batch.get_or_insert_with(|| {
+                self.call.stats.count_batch();
+                let span = tracing::info_span!("loader_batch", ids = tracing::field::Empty);
+                (span, 0)
+            });
+            *count = count.saturating_add(1);
             let lookup = self.start(id, span.clone());
-            lookups.insert(id.to_owned(), lookup);
+            lookups.insert((*id).to_owned(), lookup);
+        }
+        if let Some((span, count)) = batch {
+            // The batch size only: ids are the clients' input.
+            span.record("ids", count);
         }
     }
 

@@ -202,6 +202,24 @@ impl ColumnType for &str {}
 impl ColumnType for i32 {}
 impl ColumnType for async_graphql::ID {}
 
+/// Enums and scalars as leaf columns: rendered as async-graphql renders them
+/// (`InputType::to_value`), with no object type.
+macro_rules! leaf_columns {
+    ($($leaf:ty),* $(,)?) => {
+        $(
+            impl<'a> crate::graphql::table::IntoCell<'a> for $leaf {
+                fn into_cell(self) -> crate::graphql::table::Cell<'a> {
+                    crate::graphql::table::Cell::Value(async_graphql::InputType::to_value(&self))
+                }
+            }
+
+            impl crate::graphql::table::ColumnType for $leaf {}
+        )*
+    };
+}
+
+pub(crate) use leaf_columns;
+
 /// A field's GraphQL name: the one given, else the Rust name.
 pub(crate) const fn field_name(rust: &'static str, given: &[&'static str]) -> &'static str {
     match given {
@@ -295,6 +313,10 @@ macro_rules! object_table {
                     )*
                 ],
             };
+
+        impl crate::graphql::table::ColumnType for $wrapper {
+            const OBJECT: Option<&'static dyn crate::graphql::table::Schema> = Some(&$table);
+        }
 
         impl crate::graphql::table::Record for $model {
             fn table() -> &'static crate::graphql::table::Table<Self> {

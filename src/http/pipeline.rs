@@ -142,6 +142,7 @@ pub(super) async fn serve(
                     response
                 }
                 Checked::Rejected(response) => *response,
+                // Refused above with 405 before anything ran; never reaches here.
                 Checked::NotAQuery => graphql::rejection(code::BAD_REQUEST, String::new()),
             }
         }

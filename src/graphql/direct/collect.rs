@@ -64,43 +64,43 @@ impl<'a> Collect<'a> {
                     }
                 }
                 Selection::FragmentSpread(spread) => {
-                    if !self.included(&spread.node.directives)? {
-                        continue;
-                    }
                     let fragment = self
                         .doc
                         .fragments
                         .get(&spread.node.fragment_name.node)
                         .ok_or(Unsupported::Other)?;
-                    if fragment.node.type_condition.node.on.node != typename {
-                        return Err(Unsupported::Other);
-                    }
-                    self.collect(
-                        &fragment.node.selection_set.node,
-                        typename,
-                        out,
-                        depth.saturating_add(1),
-                    )?;
+                    let on = Some(&fragment.node.type_condition.node.on.node);
+                    let set = &fragment.node.selection_set.node;
+                    self.fragment(&spread.node.directives, on, set, typename, out, depth)?;
                 }
                 Selection::InlineFragment(inline) => {
-                    if !self.included(&inline.node.directives)? {
-                        continue;
-                    }
-                    if let Some(condition) = &inline.node.type_condition
-                        && condition.node.on.node != typename
-                    {
-                        return Err(Unsupported::Other);
-                    }
-                    self.collect(
-                        &inline.node.selection_set.node,
-                        typename,
-                        out,
-                        depth.saturating_add(1),
-                    )?;
+                    let on = inline.node.type_condition.as_ref().map(|c| &c.node.on.node);
+                    let set = &inline.node.selection_set.node;
+                    self.fragment(&inline.node.directives, on, set, typename, out, depth)?;
                 }
             }
         }
         Ok(())
+    }
+
+    /// A fragment's fields, when its conditions keep it. Its type condition must be the type
+    /// collected for (only objects here, so validation allows no other).
+    fn fragment(
+        &self,
+        directives: &[Positioned<Directive>],
+        on: Option<&Name>,
+        set: &'a SelectionSet,
+        typename: &str,
+        out: &mut Collected<'a>,
+        depth: usize,
+    ) -> Result<(), Unsupported> {
+        if !self.included(directives)? {
+            return Ok(());
+        }
+        if on.is_some_and(|on| on != typename) {
+            return Err(Unsupported::Other);
+        }
+        self.collect(set, typename, out, depth.saturating_add(1))
     }
 
     /// Whether `@skip`/`@include` keep a selection; any other directive is not for the

@@ -2,15 +2,11 @@
 
 use crate::{
     bloc::models,
-    graphql::table::{Cell, ColumnType, IntoCell, Schema, object_table},
+    graphql::table::{Cell, IntoCell, object_table},
 };
 
 /// A customer's address, borrowed from the Bloc record.
 pub(crate) struct Address<'a>(pub &'a models::Address);
-
-impl ColumnType for Address<'_> {
-    const OBJECT: Option<&'static dyn Schema> = Some(&ADDRESS);
-}
 
 impl<'a> IntoCell<'a> for Address<'a> {
     fn into_cell(self) -> Cell<'a> {

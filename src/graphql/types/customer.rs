@@ -10,18 +10,11 @@ use super::{
     scalars::{Date, DateTime},
     sync_data::SyncData,
 };
-use crate::{
-    bloc::models,
-    graphql::table::{ColumnType, Schema, object_table},
-};
+use crate::{bloc::models, graphql::table::object_table};
 
 /// A Bloc customer (the GraphQL description is on the table below).
 #[derive(Clone)]
 pub(crate) struct Customer(pub Arc<models::Customer>);
-
-impl ColumnType for Customer {
-    const OBJECT: Option<&'static dyn Schema> = Some(&CUSTOMER);
-}
 
 object_table! {
     /// A Bloc customer: the person every account and card hangs off. Field names are Bloc's own.

@@ -1,11 +1,8 @@
 //! Enums for Bloc's keyword fields.
 
-use async_graphql::{Enum, InputType};
+use async_graphql::Enum;
 
-use crate::{
-    bloc::models,
-    graphql::table::{Cell, ColumnType, IntoCell},
-};
+use crate::{bloc::models, graphql::table::leaf_columns};
 
 /// Whether a customer is in use.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -43,17 +40,4 @@ impl From<models::Environment> for Environment {
     }
 }
 
-impl<'a> IntoCell<'a> for CustomerStatus {
-    fn into_cell(self) -> Cell<'a> {
-        Cell::Value(self.to_value())
-    }
-}
-
-impl<'a> IntoCell<'a> for Environment {
-    fn into_cell(self) -> Cell<'a> {
-        Cell::Value(self.to_value())
-    }
-}
-
-impl ColumnType for CustomerStatus {}
-impl ColumnType for Environment {}
+leaf_columns!(CustomerStatus, Environment);

@@ -6,7 +6,7 @@
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::{FixedOffset, NaiveDate, SecondsFormat};
 
-use crate::graphql::table::{Cell, ColumnType, IntoCell};
+use crate::graphql::table::leaf_columns;
 
 /// An instant as an RFC 3339 string, e.g. `2023-03-14T11:57:32.567Z`, with the offset Bloc
 /// sent.
@@ -58,17 +58,4 @@ impl ScalarType for Date {
     }
 }
 
-impl<'a> IntoCell<'a> for DateTime {
-    fn into_cell(self) -> Cell<'a> {
-        Cell::Value(self.to_value())
-    }
-}
-
-impl<'a> IntoCell<'a> for Date {
-    fn into_cell(self) -> Cell<'a> {
-        Cell::Value(self.to_value())
-    }
-}
-
-impl ColumnType for DateTime {}
-impl ColumnType for Date {}
+leaf_columns!(DateTime, Date);

@@ -2,15 +2,11 @@
 
 use crate::{
     bloc::models,
-    graphql::table::{Cell, ColumnType, IntoCell, Schema, object_table},
+    graphql::table::{Cell, IntoCell, object_table},
 };
 
 /// Bloc's `SyncData`, borrowed from the Bloc record.
 pub(crate) struct SyncData<'a>(pub &'a models::SyncData);
-
-impl ColumnType for SyncData<'_> {
-    const OBJECT: Option<&'static dyn Schema> = Some(&SYNC_DATA);
-}
 
 impl<'a> IntoCell<'a> for SyncData<'a> {
     fn into_cell(self) -> Cell<'a> {
