@@ -293,6 +293,10 @@ pub struct OperationArgs {
     /// Most distinct customer ids one HTTP request may name.
     #[arg(long, env = "MAX_CUSTOMER_IDS", default_value_t = OperationLimits::DEFAULT.max_customer_ids)]
     pub max_customer_ids: usize,
+    /// Most Bloc calls one HTTP request may make, counted before it runs (ids, the list,
+    /// lookups, and each relation per parent).
+    #[arg(long, env = "MAX_UPSTREAM_CALLS", default_value_t = OperationLimits::DEFAULT.max_upstream_calls)]
+    pub max_upstream_calls: usize,
 }
 
 /// Subcommands.
@@ -443,6 +447,7 @@ impl Cli {
                     max_root_fields: o.max_root_fields,
                     max_complexity: o.max_complexity,
                     max_customer_ids: o.max_customer_ids,
+                    max_upstream_calls: o.max_upstream_calls,
                 },
             },
             resilience: {

@@ -84,7 +84,7 @@ impl Config {
             format!("clients: {}", self.auth.summary()),
             format!(
                 "limits: deadline {} ms, body {} B, batch {}, depth {}, aliases {}, \
-                 complexity {}, customer ids {}, connections {} (headers within {} ms, idle {} ms)",
+                 complexity {}, customer ids {}, upstream calls {}, connections {} (headers within {} ms, idle {} ms)",
                 l.request_timeout.as_millis(),
                 l.body_limit,
                 l.max_batch,
@@ -92,6 +92,7 @@ impl Config {
                 o.max_aliases,
                 o.max_complexity,
                 o.max_customer_ids,
+                o.max_upstream_calls,
                 l.connections.max_connections,
                 l.connections.header_read_timeout.as_millis(),
                 l.connections.idle_timeout.as_millis(),

@@ -53,6 +53,9 @@ pub mod code {
     pub const MAX_COMPLEXITY_EXCEEDED: &str = "MAX_COMPLEXITY_EXCEEDED";
     /// The request names more distinct customer ids than `--max-customer-ids`.
     pub const TOO_MANY_CUSTOMER_IDS: &str = "TOO_MANY_CUSTOMER_IDS";
+    /// The operation (or request) could make more Bloc calls than `--max-upstream-calls`;
+    /// at a field, a list held more items than the cost model assumed.
+    pub const MAX_UPSTREAM_CALLS_EXCEEDED: &str = "MAX_UPSTREAM_CALLS_EXCEEDED";
     /// `__schema`/`__type` asked of a server running without `--introspection`.
     pub const INTROSPECTION_DISABLED: &str = "INTROSPECTION_DISABLED";
     /// A persisted-query hash the server does not know (APQ: send the query text too).
@@ -144,6 +147,12 @@ pub(crate) fn upstream(err: &bloc::Error) -> async_graphql::Error {
             )
             .extend_with(move |_, ext| ext.set("retry_after", seconds))
         }
+        E::NotPriced => coded(
+            "this field needs more Bloc calls than the operation was priced at (a list above \
+             it held more items than the cost model assumes); ask for fewer items or fetch \
+             this field in a separate operation",
+            code::MAX_UPSTREAM_CALLS_EXCEEDED,
+        ),
         E::UnexpectedStatus { .. }
         | E::Decode { .. }
         | E::BodyTooLarge { .. }

@@ -57,7 +57,10 @@ use self::flight::Flights;
 use self::planner::{Choice, Demand, Planner};
 use self::scheduler::Scheduler;
 use crate::{
-    bloc::{BlocClient, Customer, Error},
+    bloc::{
+        Account, BlocClient, Card, Customer, Error, Records, Transaction, TransactionsQuery,
+        Wallet, models::Model,
+    },
     metrics::Metrics,
 };
 
@@ -100,32 +103,103 @@ pub use self::settings::Resilience;
 
 /// Something Bloc serves: a record, or a whole collection.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum Resource {
+pub(crate) enum Resource {
     Customer(String),
     List,
+    /// A customer's accounts, by customer id.
+    Accounts(String),
+    /// A customer's cards, by customer id.
+    Cards(String),
+    /// A customer's wallets, by customer id.
+    Wallets(String),
+    /// One page of a customer's or an account's transactions.
+    Transactions(TransactionsQuery),
+    /// An account by id.
+    Account(String),
+    /// An account by number.
+    AccountNumber(String),
+    /// A transaction by reference.
+    Transaction(String),
 }
 
 /// The planner's name for the customer collection.
 const CUSTOMERS: &str = "customers";
 
 impl Resource {
+    /// The endpoint's template, for metrics and spans (never the client's id).
     fn endpoint(&self) -> &'static str {
         match self {
             Resource::Customer(_) => "GET /customers/{id}",
             Resource::List => "GET /customers",
+            Resource::Accounts(_) => "GET /accounts/customers/accounts/{id}",
+            Resource::Cards(_) => "GET /cards/customer/{id}",
+            Resource::Wallets(_) => "GET /wallets/customers/{id}",
+            Resource::Transactions(_) => "GET /transactions",
+            Resource::Account(_) => "GET /accounts/{id}",
+            Resource::AccountNumber(_) => "GET /accounts/number/{number}",
+            Resource::Transaction(_) => "GET /transactions/reference/{reference}",
         }
     }
 
-    /// Whether a successful fetch of `self` brings `other` too (a list brings its records).
+    /// Whether a successful fetch of `self` brings `other` too (a list brings its records,
+    /// a customer's accounts each account).
     fn covers(&self, other: &Resource) -> bool {
-        self == other || matches!((self, other), (Resource::List, Resource::Customer(_)))
+        self == other
+            || matches!(
+                (self, other),
+                (Resource::List, Resource::Customer(_))
+                    | (Resource::Accounts(_), Resource::Account(_))
+            )
     }
 }
 
+/// What a [`Resource`] holds.
 #[derive(Clone)]
-enum Payload {
+pub(crate) enum Payload {
     Customer(Option<Arc<Customer>>),
     List(Arc<ListSnapshot>),
+    Accounts(Arc<Records<Account>>),
+    Cards(Arc<Records<Card>>),
+    Wallets(Arc<Records<Wallet>>),
+    Transactions(Arc<Records<Transaction>>),
+    Account(Option<Arc<Account>>),
+    Transaction(Option<Arc<Transaction>>),
+}
+
+impl Payload {
+    /// What the entry weighs in the cache, in bytes.
+    fn weight(&self) -> u32 {
+        match self {
+            // The list weighs only its own pointers: it shares its records with their
+            // entries, and there is one list, whose records are bounded by the body limit.
+            // (Weighed twice, a 20,000-customer list did not stay in the default capacity
+            // beside its records: tests/api/freshness.rs.)
+            Payload::List(list) => {
+                let pointers = list.customers.len().saturating_mul(POINTER_WEIGHT);
+                u32::try_from(pointers)
+                    .unwrap_or(u32::MAX)
+                    .saturating_add(ENTRY_OVERHEAD)
+            }
+            Payload::Customer(Some(customer)) => customer.cache_weight(),
+            Payload::Accounts(records) => records.cache_weight(),
+            Payload::Cards(records) => records.cache_weight(),
+            Payload::Wallets(records) => records.cache_weight(),
+            Payload::Transactions(records) => records.cache_weight(),
+            Payload::Account(Some(account)) => account.cache_weight(),
+            Payload::Transaction(Some(transaction)) => transaction.cache_weight(),
+            Payload::Customer(None) | Payload::Account(None) | Payload::Transaction(None) => {
+                ENTRY_OVERHEAD
+            }
+        }
+    }
+
+    /// Whether it says the resource does not exist (Bloc's 404).
+    fn is_missing(&self) -> bool {
+        matches!(
+            self,
+            Payload::Customer(None) | Payload::Account(None) | Payload::Transaction(None)
+        )
+    }
 }
 
 #[derive(Clone)]
@@ -135,7 +209,8 @@ struct Entry {
     at: Instant,
 }
 
-type Fetched = Result<Payload, Error>;
+/// What fetching a resource gave.
+pub(crate) type Fetched = Result<Payload, Error>;
 
 /// Who a call is for.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -180,20 +255,8 @@ impl Gateway {
             Cache::builder()
                 .max_capacity(config.cache_capacity.saturating_mul(1024))
                 // Weighed in bytes, so the capacity bounds memory whatever size Bloc's
-                // records are. The list weighs only its own pointers: it shares its records
-                // with their entries, and there is one list, whose records are bounded by
-                // the body limit. (Weighed twice, a 20,000-customer list did not stay in the
-                // default capacity beside its records: tests/api/freshness.rs.)
-                .weigher(|_, entry: &Entry| match &entry.payload {
-                    Payload::List(list) => {
-                        let pointers = list.customers.len().saturating_mul(POINTER_WEIGHT);
-                        u32::try_from(pointers)
-                            .unwrap_or(u32::MAX)
-                            .saturating_add(ENTRY_OVERHEAD)
-                    }
-                    Payload::Customer(Some(customer)) => customer.cache_weight(),
-                    Payload::Customer(None) => ENTRY_OVERHEAD,
-                })
+                // records are.
+                .weigher(|_, entry: &Entry| entry.payload.weight())
                 // Entries outlive their freshness: they are served inside the staleness
                 // bound, and while the circuit is open.
                 .time_to_live(
@@ -230,8 +293,8 @@ impl Gateway {
     pub async fn customer(&self, id: &str, call: &Call) -> Result<Option<Arc<Customer>>, Error> {
         match self.get(Resource::Customer(id.to_owned()), call).await? {
             Payload::Customer(found) => Ok(found),
-            // A customer resource holds a customer: this would be a bug.
-            Payload::List(_) => Err(Error::Transport { kind: "internal" }),
+            // A customer resource holds a customer: anything else would be a bug.
+            _ => Err(Error::Transport { kind: "internal" }),
         }
     }
 
@@ -239,8 +302,8 @@ impl Gateway {
     pub async fn customers(&self, call: &Call) -> Result<Arc<ListSnapshot>, Error> {
         match self.get(Resource::List, call).await? {
             Payload::List(list) => Ok(list),
-            // The list resource holds a list: this would be a bug.
-            Payload::Customer(_) => Err(Error::Transport { kind: "internal" }),
+            // The list resource holds a list: anything else would be a bug.
+            _ => Err(Error::Transport { kind: "internal" }),
         }
     }
 
@@ -248,6 +311,12 @@ impl Gateway {
     fn bound(&self, call: &Call) -> Duration {
         let bound = self.0.max_staleness;
         call.max_age.map_or(bound, |max_age| max_age.min(bound))
+    }
+
+    /// Whatever `resource` holds, through the cache, the budget and the breaker like a
+    /// customer.
+    pub(crate) async fn resource(&self, resource: Resource, call: &Call) -> Fetched {
+        self.get(resource, call).await
     }
 
     async fn get(&self, resource: Resource, call: &Call) -> Fetched {

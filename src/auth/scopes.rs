@@ -14,11 +14,14 @@ pub enum Scope {
     /// `cache_hits` and `coalesced` tell whether another client looked up the same ids
     /// recently, so it is for operators and the sandbox, not for every client.
     Trace,
+    /// `finance:read`: a customer's accounts, cards, wallets and transactions, and the
+    /// lookups of accounts and transactions.
+    Finance,
 }
 
 impl Scope {
     /// Every scope, in order.
-    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Pii, Scope::Trace];
+    pub const ALL: [Scope; 4] = [Scope::Read, Scope::Pii, Scope::Trace, Scope::Finance];
 
     /// The scope's name in tokens, config files and flags.
     pub fn name(self) -> &'static str {
@@ -26,6 +29,7 @@ impl Scope {
             Scope::Read => "customers:read",
             Scope::Pii => "customers:pii",
             Scope::Trace => "upstream:trace",
+            Scope::Finance => "finance:read",
         }
     }
 
@@ -34,6 +38,7 @@ impl Scope {
             Scope::Read => 1,
             Scope::Pii => 2,
             Scope::Trace => 4,
+            Scope::Finance => 8,
         }
     }
 }

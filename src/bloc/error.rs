@@ -76,6 +76,11 @@ pub enum Error {
         /// How long until the budget allows a call.
         retry_after: Duration,
     },
+    /// The request has made every Bloc call it was priced at (`--max-upstream-calls`): a
+    /// list came back longer than the cost model assumed, and a relation under it would
+    /// need one more.
+    #[error("the request's priced upstream calls are used up")]
+    NotPriced,
 }
 
 impl Error {

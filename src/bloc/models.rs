@@ -17,6 +17,13 @@ use serde::{
 };
 use serde_json::Value;
 
+mod finance;
+
+pub use finance::{
+    Account, AccountStatus, Card, CardStatus, Drcr, Model, Money, Records, Transaction,
+    TransactionStatus, Wallet,
+};
+
 /// A field value Bloc sent that does not parse as its documented type.
 ///
 /// It deliberately keeps no copy of the value: it may be PII.

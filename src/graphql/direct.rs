@@ -200,6 +200,8 @@ impl Compiled {
                 Calls::List(None) => Root::Count {
                     filter: argument("filter"),
                 },
+                // Accounts and transactions run on async-graphql.
+                Calls::Lookup(_) => return Err(Unsupported::Other),
             };
             roots.push((key, compiled));
         }

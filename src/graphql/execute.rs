@@ -80,8 +80,18 @@ impl Prepared {
         self.footprint.lists
     }
 
-    /// The most Bloc calls the operation can make on its own: its distinct ids, and one
-    /// when it reads the list.
+    /// The operation's lookups by account id, account number or reference.
+    pub(crate) fn lookups(&self) -> &HashSet<(&'static str, String)> {
+        &self.footprint.lookups
+    }
+
+    /// The calls its relations may make.
+    pub(crate) fn relation_calls(&self) -> usize {
+        self.footprint.relations
+    }
+
+    /// The most Bloc calls the operation can make on its own: its distinct ids, one when it
+    /// reads the list, its lookups and its relations' calls.
     pub fn upstream_calls(&self) -> usize {
         self.footprint.calls()
     }
@@ -133,9 +143,9 @@ impl Checked {
     }
 }
 
-/// The Bloc calls a request's checked operations may make together (their distinct ids, and
-/// one for the list if any reads it), or the rejection of the whole request when those ids
-/// are more than the limit allows.
+/// The Bloc calls a request's checked operations may make together (their distinct ids, one
+/// for the list if any reads it, their distinct lookups and their relations' calls), or the
+/// rejection of the whole request when those ids or calls are more than the limits allow.
 pub fn upstream_calls(
     checked: &[Checked],
     limits: &OperationLimits,
@@ -151,7 +161,17 @@ pub fn upstream_calls(
         return Err(Box::new(rejection(exceeded.code, exceeded.message)));
     }
     let lists = ready().any(|p| p.reads_list());
-    Ok(ids.len().saturating_add(usize::from(lists)))
+    let lookups: HashSet<&(&str, String)> = ready().flat_map(|p| p.lookups()).collect();
+    let relations = ready().fold(0usize, |sum, p| sum.saturating_add(p.relation_calls()));
+    let calls = ids
+        .len()
+        .saturating_add(usize::from(lists))
+        .saturating_add(lookups.len())
+        .saturating_add(relations);
+    if let Err(exceeded) = limits::check_calls(calls, limits) {
+        return Err(Box::new(rejection(exceeded.code, exceeded.message)));
+    }
+    Ok(calls)
 }
 
 /// Parses the operation and checks every operation limit, without running anything.

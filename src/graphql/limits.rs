@@ -19,8 +19,9 @@ use async_graphql::{
 
 use super::{
     document::variable_ref,
+    loaders::priced_pages,
     query::{Calls, root_field},
-    table::Schema,
+    table::{ASSUMED_LIST_ITEMS, RelationCalls, Schema},
     types,
 };
 use crate::error::code;
@@ -44,6 +45,11 @@ pub struct OperationLimits {
     pub max_complexity: usize,
     /// Most distinct customer ids named in one HTTP request (each is an upstream call).
     pub max_customer_ids: usize,
+    /// Most Bloc calls one HTTP request may make, counted before it runs: its distinct
+    /// customer ids, the list (once), its distinct lookups of accounts and transactions, and
+    /// each relation once per parent item (lists priced at their `limit`, or
+    /// `ASSUMED_LIST_ITEMS` when Bloc gives them whole).
+    pub max_upstream_calls: usize,
 }
 
 impl OperationLimits {
@@ -56,6 +62,10 @@ impl OperationLimits {
         max_root_fields: 100,
         max_complexity: 10_000,
         max_customer_ids: 100,
+        // A 50-row table with one relation is 51 calls and with two 101; 100 ids and the
+        // list (what the limits above admit) 101. Three relations on 50 rows (151) would
+        // spend nearly a third of Bloc's 500 calls a minute on one request.
+        max_upstream_calls: 120,
     };
 }
 
@@ -100,12 +110,22 @@ pub(crate) struct Footprint {
     /// Fields with fragments expanded (each at most once per place it is spread), which
     /// bounds the response-shape plan built from it; never more than the cost.
     pub fields: usize,
+    /// The distinct lookups by another key (`account`, `account_by_number`,
+    /// `transaction`): the root field and its key. Each is one Bloc call.
+    pub lookups: HashSet<(&'static str, String)>,
+    /// Calls the relations under the root fields may make: each relation once per parent
+    /// item (a page of transactions once per page).
+    pub relations: usize,
 }
 
 impl Footprint {
     /// The most Bloc calls the operation can make on its own (retries aside).
     pub(crate) fn calls(&self) -> usize {
-        self.ids.len().saturating_add(usize::from(self.lists))
+        self.ids
+            .len()
+            .saturating_add(usize::from(self.lists))
+            .saturating_add(self.lookups.len())
+            .saturating_add(self.relations)
     }
 }
 /// Checks the document's size in bytes and lexical tokens, before it is parsed.
@@ -169,7 +189,25 @@ pub(crate) fn check_operation(
     }
     let mut footprint = walk.footprint;
     footprint.fields = root.fields;
+    footprint.relations = root.calls;
+    check_calls(footprint.calls(), limits)?;
     Ok(footprint)
+}
+
+/// Checks the Bloc calls an operation (or a whole request) may make.
+pub(crate) fn check_calls(calls: usize, limits: &OperationLimits) -> Result<(), Exceeded> {
+    if calls > limits.max_upstream_calls {
+        return Err(Exceeded {
+            code: code::MAX_UPSTREAM_CALLS_EXCEEDED,
+            message: format!(
+                "the request may make {calls} calls to Bloc; the limit is {} (each customer id, \
+                 account or transaction looked up, the customer list, and each relation per \
+                 parent item counts)",
+                limits.max_upstream_calls
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Checks the number of distinct customer ids (of one operation, or a whole batch).
@@ -198,6 +236,8 @@ struct Summary {
     cost: usize,
     /// Fields in and below the set (fragments expanded).
     fields: usize,
+    /// Bloc calls the relations in and below the set may make, per item of the set's type.
+    calls: usize,
 }
 
 impl Summary {
@@ -206,15 +246,18 @@ impl Summary {
         self.depth = self.depth.max(other.depth);
         self.cost = self.cost.saturating_add(other.cost);
         self.fields = self.fields.saturating_add(other.fields);
+        self.calls = self.calls.saturating_add(other.calls);
     }
 
-    /// A field costing `cost` with this set as its selection, holding up to `items` values.
-    fn field(self, items: usize, cost: usize) -> Summary {
+    /// A field costing `cost` and making `calls` Bloc calls itself, with this set as its
+    /// selection, holding up to `items` values.
+    fn field(self, items: usize, cost: usize, calls: usize) -> Summary {
         Summary {
             width: 1,
             depth: self.depth.saturating_add(1),
             cost: items.max(1).saturating_mul(self.cost).saturating_add(cost),
             fields: self.fields.saturating_add(1),
+            calls: items.saturating_mul(self.calls).saturating_add(calls),
         }
     }
 }
@@ -325,11 +368,12 @@ impl<'a> Pricing<'a> {
                 });
             }
             // Introspection is bounded by the schema (and off in production).
-            return Ok(Summary::default().field(1, 1));
+            return Ok(Summary::default().field(1, 1, 0));
         }
         // What the tables say of the field: the root's how it reaches Bloc, an object type's
-        // its cost; either the type its selection is on.
-        let (items, cost, child_on) = match on {
+        // its cost or, for a relation, its calls per parent; either the type its selection is
+        // on.
+        let (items, cost, calls, child_on) = match on {
             On::Root => match root_field(name) {
                 Some(root) => {
                     let items = match root.calls {
@@ -342,20 +386,42 @@ impl<'a> Pricing<'a> {
                             self.footprint.lists = true;
                             limit.map_or(1, |(default, max)| self.limit(field, default, max))
                         }
+                        Calls::Lookup(argument) => {
+                            self.lookup(field, root.name, argument);
+                            1
+                        }
                     };
-                    (items, 1, root.returns.map_or(On::Unknown, On::Object))
+                    (items, 1, 0, root.returns.map_or(On::Unknown, On::Object))
                 }
-                None => (1, 1, On::Unknown),
+                None => (1, 1, 0, On::Unknown),
             },
-            On::Object(object) => match object.field(name) {
-                Some(column) => (
+            On::Object(object) => match (object.field(name), object.relation(name)) {
+                (Some(column), _) => (
                     1,
                     column.cost,
+                    0,
                     column.object.map_or(On::Unknown, On::Object),
                 ),
-                None => (1, 1, On::Unknown),
+                (None, Some(relation)) => {
+                    let (items, calls) = match relation.calls {
+                        RelationCalls::One => (1, 1),
+                        RelationCalls::List => (ASSUMED_LIST_ITEMS, 1),
+                        RelationCalls::Paged { default, max } => {
+                            let limit = self.limit(field, default, max);
+                            let offset = self.offset(field);
+                            let pages = if limit == 0 {
+                                0
+                            } else {
+                                priced_pages(offset.saturating_add(limit)) as usize
+                            };
+                            (limit, pages)
+                        }
+                    };
+                    (items, 1, calls, On::Object(relation.returns))
+                }
+                (None, None) => (1, 1, 0, On::Unknown),
             },
-            On::Unknown => (1, 1, On::Unknown),
+            On::Unknown => (1, 1, 0, On::Unknown),
         };
         let child = self.summary(&field.selection_set.node, level.saturating_add(1), child_on)?;
         check_ids(self.footprint.ids.len(), self.limits).map_err(|_| {
@@ -366,7 +432,26 @@ impl<'a> Pricing<'a> {
                 self.limits.max_customer_ids,
             )
         })?;
-        Ok(child.field(items, cost))
+        Ok(child.field(items, cost, calls))
+    }
+
+    /// An `offset` argument's value, at least 0 (absent: 0).
+    fn offset(&self, field: &Field) -> usize {
+        match self.argument(field, "offset") {
+            Some(Value::Number(n)) => usize::try_from(n.as_i64().unwrap_or(0).max(0)).unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// Adds the key a lookup names (`account(id:)`, `transaction(reference:)`) to the
+    /// footprint, with its variable substituted.
+    fn lookup(&mut self, field: &Field, root: &'static str, argument: &str) {
+        let key = match self.argument(field, argument) {
+            Some(Value::String(key)) => key,
+            Some(Value::Number(n)) => n.to_string(),
+            _ => return,
+        };
+        self.footprint.lookups.insert((root, key));
     }
 
     /// The items a `limit` argument allows: its value, or the default, within 0 to `max`.

@@ -22,7 +22,7 @@ use std::{
     collections::HashMap,
     sync::{
         Arc, Mutex, PoisonError,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
 };
 
@@ -34,9 +34,28 @@ use tokio::sync::{OnceCell, Semaphore};
 use tracing::{Instrument, Span};
 
 use crate::{
-    bloc::{self, Customer},
-    upstream::{Call, Gateway, ListSnapshot, RequestStats},
+    bloc::{
+        self, Account, Card, Customer, Owner, Records, Transaction, TransactionsQuery, Wallet,
+        models::{Drcr, TransactionStatus},
+    },
+    upstream::{Call, Fetched, Gateway, ListSnapshot, Payload, RequestStats, Resource},
 };
+
+/// Transactions asked of Bloc per page (`per_page`): the cost model prices
+/// `transactions(offset, limit)` at one call per page of these that `offset + limit` spans.
+pub(crate) const TRANSACTIONS_PER_PAGE: u32 = 50;
+
+/// A relation's fetch, shared by everything in the request that asks for the same resource.
+type SharedFetch = Shared<BoxFuture<'static, Fetched>>;
+
+/// The transactions of a customer or an account that a field asks for.
+pub(crate) struct TransactionPage {
+    pub owner: Owner,
+    pub drcr: Option<Drcr>,
+    pub status: Option<TransactionStatus>,
+    pub offset: usize,
+    pub limit: usize,
+}
 
 /// The outcome of looking up one id.
 pub(crate) type Lookup = Result<Option<Arc<Customer>>, bloc::Error>;
@@ -61,6 +80,12 @@ pub struct Upstream {
     listing: OnceCell<Listing>,
     /// Set when the list call starts, so lookups can wait for it instead of racing it.
     listing_started: AtomicBool,
+    /// Every other resource this request has asked for (accounts, cards, wallets,
+    /// transaction pages, lookups by account or reference), with its fetch.
+    relations: Mutex<HashMap<Resource, SharedFetch, foldhash::quality::RandomState>>,
+    /// Lookups this request may still start: the Bloc calls it was priced at (and charged
+    /// for) before it ran. Only a list longer than the cost model assumed can use them up.
+    allowance: AtomicUsize,
 }
 
 /// A batch still taking ids.
@@ -81,7 +106,24 @@ impl Upstream {
             open: Arc::default(),
             listing: OnceCell::new(),
             listing_started: AtomicBool::new(false),
+            relations: Mutex::default(),
+            allowance: AtomicUsize::new(usize::MAX),
         }
+    }
+
+    /// The loader, allowed to start at most `calls` lookups (what the request was priced at).
+    pub fn with_allowance(self, calls: usize) -> Self {
+        self.allowance.store(calls, Ordering::Relaxed);
+        self
+    }
+
+    /// Takes one lookup from the allowance; false when none is left.
+    fn spend(&self) -> bool {
+        self.allowance
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok()
     }
 
     /// Counters for the upstream traffic of this request so far.
@@ -132,9 +174,185 @@ impl Upstream {
         if let Some(existing) = lookups.get(id) {
             return existing.clone();
         }
-        let lookup = self.start(id, self.join_batch());
+        let lookup = if self.spend() {
+            self.start(id, self.join_batch())
+        } else {
+            futures::future::ready(Err(bloc::Error::NotPriced))
+                .boxed()
+                .shared()
+        };
         lookups.insert(id.to_owned(), lookup.clone());
         lookup
+    }
+
+    /// `resource`, fetched at most once per request: every field, alias and operation asking
+    /// for it shares one fetch, which joins the open batch (at most `concurrency` at a time).
+    async fn fetch(&self, resource: Resource) -> Fetched {
+        let shared = {
+            let mut relations = self
+                .relations
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match relations.get(&resource) {
+                Some(existing) => existing.clone(),
+                None => {
+                    let fetch = if self.spend() {
+                        let (gateway, call, permits) = (
+                            self.gateway.clone(),
+                            self.call.clone(),
+                            self.permits.clone(),
+                        );
+                        let key = resource.clone();
+                        async move {
+                            let _permit = permits.acquire_owned().await.ok();
+                            gateway.resource(key, &call).await
+                        }
+                        .instrument(self.join_batch())
+                        .boxed()
+                        .shared()
+                    } else {
+                        futures::future::ready(Err(bloc::Error::NotPriced))
+                            .boxed()
+                            .shared()
+                    };
+                    relations.insert(resource, fetch.clone());
+                    fetch
+                }
+            }
+        };
+        shared.await
+    }
+
+    /// A customer's accounts.
+    pub(crate) async fn accounts(
+        &self,
+        customer_id: &str,
+    ) -> Result<Arc<Records<Account>>, bloc::Error> {
+        match self
+            .fetch(Resource::Accounts(customer_id.to_owned()))
+            .await?
+        {
+            Payload::Accounts(records) => Ok(records),
+            _ => Err(mismatch()),
+        }
+    }
+
+    /// A customer's cards.
+    pub(crate) async fn cards(&self, customer_id: &str) -> Result<Arc<Records<Card>>, bloc::Error> {
+        match self.fetch(Resource::Cards(customer_id.to_owned())).await? {
+            Payload::Cards(records) => Ok(records),
+            _ => Err(mismatch()),
+        }
+    }
+
+    /// A customer's wallets.
+    pub(crate) async fn wallets(
+        &self,
+        customer_id: &str,
+    ) -> Result<Arc<Records<Wallet>>, bloc::Error> {
+        match self
+            .fetch(Resource::Wallets(customer_id.to_owned()))
+            .await?
+        {
+            Payload::Wallets(records) => Ok(records),
+            _ => Err(mismatch()),
+        }
+    }
+
+    /// An account by id (or, with `by_number`, by account number); `None` when unknown.
+    pub(crate) async fn account(
+        &self,
+        key: &str,
+        by_number: bool,
+    ) -> Result<Option<Arc<Account>>, bloc::Error> {
+        let resource = if by_number {
+            Resource::AccountNumber(key.to_owned())
+        } else {
+            Resource::Account(key.to_owned())
+        };
+        match self.fetch(resource).await? {
+            Payload::Account(account) => Ok(account),
+            _ => Err(mismatch()),
+        }
+    }
+
+    /// A transaction by reference; `None` when unknown.
+    pub(crate) async fn transaction(
+        &self,
+        reference: &str,
+    ) -> Result<Option<Arc<Transaction>>, bloc::Error> {
+        match self
+            .fetch(Resource::Transaction(reference.to_owned()))
+            .await?
+        {
+            Payload::Transaction(transaction) => Ok(transaction),
+            _ => Err(mismatch()),
+        }
+    }
+
+    /// The transactions `page` asks for, newest first as Bloc lists them, and how many
+    /// records Bloc sent unreadably on the pages read.
+    ///
+    /// Reads Bloc's pages in turn until `offset + limit` transactions matched, Bloc says
+    /// there is no next page, a page brings nothing new (Bloc ignoring `page`) or the pages
+    /// the cost model priced are read. Whatever Bloc sends is filtered again here, by owner
+    /// and by the filter, so a filter Bloc ignores can never show one customer's
+    /// transactions under another.
+    pub(crate) async fn transactions(
+        &self,
+        page: &TransactionPage,
+    ) -> Result<(Vec<Arc<Transaction>>, usize), bloc::Error> {
+        let wanted = page.offset.saturating_add(page.limit);
+        if page.limit == 0 {
+            return Ok((Vec::new(), 0));
+        }
+        let pages = priced_pages(wanted);
+        let mut matched: Vec<Arc<Transaction>> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut undecodable = 0usize;
+        for number in 1..=pages {
+            let query = TransactionsQuery {
+                owner: page.owner.clone(),
+                drcr: page.drcr,
+                status: page.status,
+                page: number,
+                per_page: TRANSACTIONS_PER_PAGE,
+            };
+            let records = match self.fetch(Resource::Transactions(query)).await? {
+                Payload::Transactions(records) => records,
+                _ => return Err(mismatch()),
+            };
+            undecodable = undecodable.saturating_add(records.undecodable);
+            let mut fresh = false;
+            for transaction in &records.items {
+                if !seen.insert(transaction.id.clone()) {
+                    continue;
+                }
+                fresh = true;
+                let owned = match &page.owner {
+                    Owner::Customer(id) => transaction.is_customers(id),
+                    Owner::Account(id) => transaction.is_accounts(id),
+                };
+                let drcr = page
+                    .drcr
+                    .is_none_or(|d| transaction.drcr.value() == Some(&d));
+                let status = page
+                    .status
+                    .is_none_or(|s| transaction.status.value() == Some(&s));
+                if owned && drcr && status {
+                    matched.push(transaction.clone());
+                }
+            }
+            if matched.len() >= wanted || !records.has_next || !fresh {
+                break;
+            }
+        }
+        let window = matched
+            .into_iter()
+            .skip(page.offset)
+            .take(page.limit)
+            .collect();
+        Ok((window, undecodable))
     }
 
     /// Starts the lookups of the `ids` this request has not asked for yet, as one batch,
@@ -208,4 +426,15 @@ impl Upstream {
         batch.ids = batch.ids.saturating_add(1);
         batch.span.clone()
     }
+}
+
+/// Pages of [`TRANSACTIONS_PER_PAGE`] that `wanted` transactions span (at least one).
+pub(crate) fn priced_pages(wanted: usize) -> u32 {
+    let per_page = TRANSACTIONS_PER_PAGE as usize;
+    u32::try_from(wanted.div_ceil(per_page).max(1)).unwrap_or(u32::MAX)
+}
+
+/// A resource answered with another resource's payload: a bug, reported as Bloc's.
+fn mismatch() -> bloc::Error {
+    bloc::Error::Transport { kind: "internal" }
 }

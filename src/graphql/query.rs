@@ -9,7 +9,7 @@ use super::{
     guard::{RootScope, holds},
     loaders::Upstream,
     table::Schema,
-    types::{CUSTOMER, Customer, CustomerFilter},
+    types::{ACCOUNT, Account, CUSTOMER, Customer, CustomerFilter, TRANSACTION, Transaction},
 };
 use crate::{auth::Scope, error};
 
@@ -36,6 +36,14 @@ macro_rules! max_ids {
     };
 }
 
+macro_rules! max_account_number_len {
+    () => {
+        20
+    };
+}
+
+/// Longest account number accepted.
+pub(crate) const MAX_ACCOUNT_NUMBER_LEN: usize = max_account_number_len!();
 /// Longest customer id accepted; Bloc's ids are 24 characters.
 pub(crate) const MAX_ID_LEN: usize = max_id_len!();
 /// `limit` when none is given.
@@ -56,6 +64,9 @@ pub(crate) enum Calls {
     /// The collection's one list call per request, giving up to `limit` items (default and
     /// most as given), or one value when `None`.
     List(Option<(i32, i32)>),
+    /// One record by the key in this argument (not a customer id): a call per distinct key
+    /// in the request.
+    Lookup(&'static str),
 }
 
 /// A field of the query root.
@@ -69,7 +80,7 @@ pub(crate) struct RootField {
 }
 
 /// The query root's table.
-pub(crate) static ROOT: [RootField; 4] = [
+pub(crate) static ROOT: [RootField; 7] = [
     RootField {
         name: "customer",
         scope: Scope::Read,
@@ -94,6 +105,24 @@ pub(crate) static ROOT: [RootField; 4] = [
         calls: Calls::List(None),
         returns: None,
     },
+    RootField {
+        name: "account",
+        scope: Scope::Finance,
+        calls: Calls::Lookup("id"),
+        returns: Some(&ACCOUNT),
+    },
+    RootField {
+        name: "account_by_number",
+        scope: Scope::Finance,
+        calls: Calls::Lookup("account_number"),
+        returns: Some(&ACCOUNT),
+    },
+    RootField {
+        name: "transaction",
+        scope: Scope::Finance,
+        calls: Calls::Lookup("reference"),
+        returns: Some(&TRANSACTION),
+    },
 ];
 
 /// The root field named `name`.
@@ -104,7 +133,8 @@ pub(crate) fn root_field(name: &str) -> Option<&'static RootField> {
 /// The query root (its GraphQL description is on the `impl`).
 pub struct Query;
 
-/// Read access to Bloc customers.
+/// Read access to Bloc customers, and to the accounts, cards, wallets and transactions
+/// layered on them.
 #[Object(rename_fields = "snake_case", rename_args = "snake_case")]
 impl Query {
     /// One customer by Bloc id; `null` when Bloc does not know the id.
@@ -217,11 +247,65 @@ impl Query {
             .count();
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
+
+    /// One account by Bloc id (`GET /accounts/{id}`); `null` when Bloc does not know it.
+    /// Needs `finance:read`.
+    #[graphql(guard = "RootScope")]
+    async fn account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Bloc's account id (a 24-hex ObjectId).")] id: ID,
+    ) -> Result<Option<Account>> {
+        let id = checked_id(&id)?;
+        let found = upstream(ctx)?.account(id, false).await;
+        found
+            .map(|a| a.map(Account))
+            .map_err(|e| error::upstream(&e))
+    }
+
+    /// One account by its account number (`GET /accounts/number/{number}`); `null` when
+    /// Bloc does not know it. Needs `finance:read`.
+    ///
+    #[doc = concat!(
+        "The number must be 1 to ", max_account_number_len!(), " digits (a NUBAN is 10); ",
+        "anything else is rejected (`BAD_USER_INPUT`) without calling Bloc."
+    )]
+    #[graphql(guard = "RootScope")]
+    async fn account_by_number(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account number, e.g. `9000000001`.")] account_number: String,
+    ) -> Result<Option<Account>> {
+        let number = checked_account_number(&account_number)?;
+        let found = upstream(ctx)?.account(number, true).await;
+        found
+            .map(|a| a.map(Account))
+            .map_err(|e| error::upstream(&e))
+    }
+
+    /// One transaction by its reference (`GET /transactions/reference/{reference}`); `null`
+    /// when Bloc does not know it. Needs `finance:read`.
+    ///
+    #[doc = concat!(
+        "References that are empty, longer than ", max_id_len!(), " characters or hold a ",
+        "control character are rejected (`BAD_USER_INPUT`) without calling Bloc."
+    )]
+    #[graphql(guard = "RootScope")]
+    async fn transaction(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The transaction's reference.")] reference: String,
+    ) -> Result<Option<Transaction>> {
+        let reference = checked_key("reference", &reference)?;
+        let found = upstream(ctx)?.transaction(reference).await;
+        found
+            .map(|t| t.map(Transaction))
+            .map_err(|e| error::upstream(&e))
+    }
 }
 
 fn upstream<'a>(ctx: &Context<'a>) -> Result<&'a Arc<Upstream>> {
-    ctx.data::<Arc<Upstream>>()
-        .map_err(|_| error::internal("request executed without an Upstream"))
+    super::types::loader(ctx)
 }
 
 /// Fetches the list once per request; records Bloc sent unreadably are reported once.
@@ -240,20 +324,38 @@ async fn listing(ctx: &Context<'_>) -> Result<Arc<crate::upstream::ListSnapshot>
 
 /// The id, when the resolvers accept it.
 pub(crate) fn checked_id(id: &str) -> Result<&str> {
-    if id.is_empty() {
-        return Err(error::bad_user_input("id must not be empty"));
+    checked_key("id", id)
+}
+
+/// A key sent to Bloc in a URL path (an id, a reference), when the resolvers accept it.
+fn checked_key<'a>(what: &str, key: &'a str) -> Result<&'a str> {
+    if key.is_empty() {
+        return Err(error::bad_user_input(format!("{what} must not be empty")));
     }
-    if id.chars().count() > MAX_ID_LEN {
+    if key.chars().count() > MAX_ID_LEN {
         return Err(error::bad_user_input(format!(
-            "id must be at most {MAX_ID_LEN} characters"
+            "{what} must be at most {MAX_ID_LEN} characters"
         )));
     }
     // URL parsers drop tab, CR and LF, so `.\t.` would reach Bloc as the dot segment `..`
-    // (`GET /v1/`); no Bloc id holds a control character, so none is let through.
-    if id.chars().any(char::is_control) {
-        return Err(error::bad_user_input(
-            "id must not contain control characters",
-        ));
+    // (`GET /v1/`); no Bloc key holds a control character, so none is let through.
+    if key.chars().any(char::is_control) {
+        return Err(error::bad_user_input(format!(
+            "{what} must not contain control characters"
+        )));
     }
-    Ok(id)
+    Ok(key)
+}
+
+/// An account number, when the resolvers accept it: digits only.
+fn checked_account_number(number: &str) -> Result<&str> {
+    if number.is_empty()
+        || number.len() > MAX_ACCOUNT_NUMBER_LEN
+        || !number.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(error::bad_user_input(format!(
+            "account_number must be 1 to {MAX_ACCOUNT_NUMBER_LEN} digits"
+        )));
+    }
+    Ok(number)
 }

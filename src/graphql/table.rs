@@ -48,7 +48,39 @@ pub(crate) struct Table<M: 'static> {
     /// The type's GraphQL name.
     pub typename: &'static str,
     pub columns: &'static [Column<M>],
+    /// Its fields that reach Bloc again (a customer's accounts, a transaction's account).
+    pub relations: &'static [Relation],
 }
+
+/// A field that reaches Bloc for each parent it is on: what the cost model counts, and the
+/// scope its resolver's guard requires. Its resolver is written beside the type's table.
+pub(crate) struct Relation {
+    pub name: &'static str,
+    /// The scope a caller needs to read it.
+    pub scope: Scope,
+    pub calls: RelationCalls,
+    /// The object type it returns (a list of it unless `calls` is `One`).
+    pub returns: &'static dyn Schema,
+}
+
+/// How a relation reaches Bloc, per parent item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RelationCalls {
+    /// One call, giving one record (or none).
+    One,
+    /// One call, giving every record Bloc holds (no paging): priced at
+    /// [`ASSUMED_LIST_ITEMS`] items for what is selected under it.
+    List,
+    /// A page of transactions: `limit` items (default and most as given) after `offset`,
+    /// one call per page of `TRANSACTIONS_PER_PAGE` that `offset + limit` spans.
+    Paged { default: i32, max: i32 },
+}
+
+/// Items the cost model assumes a relation without paging returns (a customer's accounts,
+/// cards or wallets), for pricing what is selected under it. A request whose lists turn out
+/// longer makes no more calls than it was priced at: the extra fields get
+/// `MAX_UPSTREAM_CALLS_EXCEEDED`.
+pub(crate) const ASSUMED_LIST_ITEMS: usize = 10;
 
 /// What a selection needs to know of a field, whatever record type its table reads.
 #[derive(Clone, Copy)]
@@ -66,6 +98,8 @@ pub(crate) trait Schema: Sync {
     fn typename(&self) -> &'static str;
     /// The field named `name`, if the type has one.
     fn field(&self, name: &str) -> Option<Field>;
+    /// The relation named `name`, if the type has one.
+    fn relation(&self, name: &str) -> Option<&'static Relation>;
 }
 
 impl<M: 'static> Schema for Table<M> {
@@ -82,6 +116,10 @@ impl<M: 'static> Schema for Table<M> {
             cost: column.cost,
             object: column.object,
         })
+    }
+
+    fn relation(&self, name: &str) -> Option<&'static Relation> {
+        self.relations.iter().find(|r| r.name == name)
     }
 }
 
@@ -238,6 +276,14 @@ pub(crate) mod scope {
     pub(crate) const pii: Scope = Scope::Pii;
 }
 
+/// The relations a table names, else none.
+pub(crate) const fn relations(given: &[&'static [Relation]]) -> &'static [Relation] {
+    match given {
+        [relations, ..] => relations,
+        [] => &[],
+    }
+}
+
 /// The scope a line's marker names, else `customers:read`.
 pub(crate) const fn line_scope(marked: &[Scope]) -> Scope {
     match marked {
@@ -253,12 +299,13 @@ pub(crate) const fn line_scope(marked: &[Scope]) -> Scope {
 macro_rules! object_table {
     (
         $(#[$type_doc:meta])*
-        impl $wrapper:ty => $table:ident: $model:ty as $typename:literal;
+        impl $wrapper:ty => $table:ident: $model:ty as $typename:literal $(with $relations:expr)?;
         Object($($object_args:tt)*);
         $(
             $(#[$doc:meta])*
             $field:ident $(as $gql:literal)? $([$scope:ident])? : $ty:ty = |$c:ident| $read:expr;
         )*
+        $(@resolvers { $($resolvers:tt)* })?
     ) => {
         $(#[$type_doc])*
         #[async_graphql::Object($($object_args)*)]
@@ -285,6 +332,7 @@ macro_rules! object_table {
                     })
                 }
             )*
+            $($($resolvers)*)?
         }
 
         /// The type's table (see `crate::graphql::table`).
@@ -312,6 +360,7 @@ macro_rules! object_table {
                         },
                     )*
                 ],
+                relations: crate::graphql::table::relations(&[$($relations)?]),
             };
 
         impl crate::graphql::table::ColumnType for $wrapper {

@@ -130,7 +130,12 @@ pub(super) async fn serve(
 
     // 5. Execute, with one loader for the whole request: an id named by several operations
     // is fetched once.
-    let upstream = Arc::new(state.upstream(call_for(state, headers, &principal)));
+    // It may start no more lookups than the calls it was priced and charged at.
+    let upstream = Arc::new(
+        state
+            .upstream(call_for(state, headers, &principal))
+            .with_allowance(calls),
+    );
     let runs = checked.into_iter().map(|checked| {
         let (upstream, principal) = (&upstream, &principal);
         async move {

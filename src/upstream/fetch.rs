@@ -57,16 +57,31 @@ impl Gateway {
         at: Instant,
         cache: &Cache<Resource, Entry>,
     ) {
-        if let Payload::List(list) = payload {
-            for customer in &list.customers {
-                let entry = Entry {
-                    payload: Payload::Customer(Some(customer.clone())),
-                    at,
-                };
-                cache
-                    .insert(Resource::Customer(customer.id.clone()), entry)
-                    .await;
+        // A collection brings its records: each is cached under its own key too.
+        match payload {
+            Payload::List(list) => {
+                for customer in &list.customers {
+                    let entry = Entry {
+                        payload: Payload::Customer(Some(customer.clone())),
+                        at,
+                    };
+                    cache
+                        .insert(Resource::Customer(customer.id.clone()), entry)
+                        .await;
+                }
             }
+            Payload::Accounts(accounts) => {
+                for account in &accounts.items {
+                    let entry = Entry {
+                        payload: Payload::Account(Some(account.clone())),
+                        at,
+                    };
+                    cache
+                        .insert(Resource::Account(account.id.clone()), entry)
+                        .await;
+                }
+            }
+            _ => {}
         }
         let entry = Entry {
             payload: payload.clone(),
@@ -145,18 +160,42 @@ impl Gateway {
         // Endpoint template only: the id in the path is the client's input.
         let span = tracing::info_span!("bloc_call", endpoint = resource.endpoint());
         let result = async {
+            let client = &inner.client;
             match resource {
-                Resource::Customer(id) => inner
-                    .client
-                    .customer(id, &options)
-                    .await
-                    .map(Payload::Customer),
-                Resource::List => inner.client.customers(&options).await.map(|list| {
+                Resource::Customer(id) => {
+                    client.customer(id, &options).await.map(Payload::Customer)
+                }
+                Resource::List => client.customers(&options).await.map(|list| {
                     Payload::List(Arc::new(ListSnapshot::new(
                         list.customers.into_iter().map(Arc::new).collect(),
                         list.undecodable,
                     )))
                 }),
+                Resource::Accounts(id) => client
+                    .customer_accounts(id, &options)
+                    .await
+                    .map(|r| Payload::Accounts(Arc::new(r))),
+                Resource::Cards(id) => client
+                    .customer_cards(id, &options)
+                    .await
+                    .map(|r| Payload::Cards(Arc::new(r))),
+                Resource::Wallets(id) => client
+                    .customer_wallets(id, &options)
+                    .await
+                    .map(|r| Payload::Wallets(Arc::new(r))),
+                Resource::Transactions(query) => client
+                    .transactions(query, &options)
+                    .await
+                    .map(|r| Payload::Transactions(Arc::new(r))),
+                Resource::Account(id) => client.account(id, &options).await.map(Payload::Account),
+                Resource::AccountNumber(number) => client
+                    .account_by_number(number, &options)
+                    .await
+                    .map(Payload::Account),
+                Resource::Transaction(reference) => client
+                    .transaction(reference, &options)
+                    .await
+                    .map(Payload::Transaction),
             }
         }
         .instrument(span)
@@ -186,8 +225,9 @@ impl Gateway {
     /// Tells the planner what an answered call cost.
     fn learn(&self, result: &Fetched, elapsed: Duration) {
         match result {
-            Ok(Payload::Customer(_)) => self.0.planner.observe_single(elapsed),
             Ok(Payload::List(_)) => self.0.planner.observe_list(CUSTOMERS, elapsed),
+            // What the scheduler expects a call other than the list to take.
+            Ok(_) => self.0.planner.observe_single(elapsed),
             Err(_) => {}
         }
     }
@@ -206,7 +246,7 @@ impl Gateway {
         self.ensure_driver(scheduler);
         let expected = match resource {
             Resource::List => self.0.planner.list_latency(CUSTOMERS),
-            Resource::Customer(_) => self.0.planner.single_latency(),
+            _ => self.0.planner.single_latency(),
         };
         let queued = scheduler.waiting() > 0;
         match scheduler
@@ -241,7 +281,7 @@ fn full_jitter(retry: u32, base: Duration, cap: Duration) -> Duration {
 
 fn status_label(result: &Fetched) -> Cow<'static, str> {
     match result {
-        Ok(Payload::Customer(None)) => "404".into(),
+        Ok(payload) if payload.is_missing() => "404".into(),
         Ok(_) => "200".into(),
         Err(Error::Unauthorized { status } | Error::UnexpectedStatus { status }) => {
             status.to_string().into()
@@ -253,8 +293,11 @@ fn status_label(result: &Fetched) -> Cow<'static, str> {
         Err(Error::Decode { .. } | Error::BodyTooLarge { .. } | Error::Unsuccessful) => {
             "bad_response".into()
         }
-        Err(Error::CircuitOpen | Error::DeadlineExceeded | Error::BudgetExhausted { .. }) => {
-            "not_sent".into()
-        }
+        Err(
+            Error::CircuitOpen
+            | Error::DeadlineExceeded
+            | Error::BudgetExhausted { .. }
+            | Error::NotPriced,
+        ) => "not_sent".into(),
     }
 }

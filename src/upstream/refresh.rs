@@ -42,7 +42,7 @@ impl Gateway {
         };
         let plan = match resource {
             Resource::List => "list",
-            Resource::Customer(_) => "single",
+            _ => "single",
         };
         let joined = self.0.flights.join_or_start(&resource, deadline, |until| {
             self.clone()

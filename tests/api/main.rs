@@ -21,6 +21,7 @@ mod customer;
 mod differential;
 mod direct;
 mod drift;
+mod finance;
 mod freshness;
 mod hostile_ids;
 mod http_surface;

@@ -2,15 +2,55 @@
 
 use std::sync::Arc;
 
-use async_graphql::ID;
+use async_graphql::{Context, ID, Result};
 
 use super::{
+    ACCOUNT, Account, CARD, Card, TRANSACTION, Transaction, WALLET, Wallet,
     address::Address,
     enums::{CustomerStatus, Environment},
+    relation::{
+        self, TransactionFilter, default_transactions, max_transactions, max_transactions_offset,
+    },
     scalars::{Date, DateTime},
     sync_data::SyncData,
 };
-use crate::{bloc::models, graphql::table::object_table};
+use crate::{
+    auth::Scope,
+    bloc::{Owner, models},
+    error,
+    graphql::table::{Relation, RelationCalls, object_table},
+};
+
+/// The fields of `Customer` that reach Bloc again: everything Bloc layers on a customer.
+pub(crate) static CUSTOMER_RELATIONS: [Relation; 4] = [
+    Relation {
+        name: "accounts",
+        scope: Scope::Finance,
+        calls: RelationCalls::List,
+        returns: &ACCOUNT,
+    },
+    Relation {
+        name: "cards",
+        scope: Scope::Finance,
+        calls: RelationCalls::List,
+        returns: &CARD,
+    },
+    Relation {
+        name: "wallets",
+        scope: Scope::Finance,
+        calls: RelationCalls::List,
+        returns: &WALLET,
+    },
+    Relation {
+        name: "transactions",
+        scope: Scope::Finance,
+        calls: RelationCalls::Paged {
+            default: relation::DEFAULT_TRANSACTIONS,
+            max: relation::MAX_TRANSACTIONS,
+        },
+        returns: &TRANSACTION,
+    },
+];
 
 /// A Bloc customer (the GraphQL description is on the table below).
 #[derive(Clone)]
@@ -22,11 +62,10 @@ object_table! {
     /// Bloc's "unset" markers (empty strings, the zero time `0001-01-01T00:00:00Z`, an empty
     /// address, omitted fields) are `null`. A value Bloc sends that does not parse is `null` with
     /// an `UPSTREAM_BAD_RESPONSE` error at its path; the rest of the customer is unaffected.
-    // `serial`: every field reads the record already fetched, so there is nothing to overlap,
-    // and resolving them one after another spares async-graphql's per-field
-    // `FuturesUnordered` bookkeeping (and keeps them in query order).
-    impl Customer => CUSTOMER: models::Customer as "Customer";
-    Object(rename_fields = "snake_case", serial);
+    // Not `serial`: the relations (accounts, cards, wallets, transactions) each wait on Bloc,
+    // and resolving them concurrently is what keeps a customer page at two round trips.
+    impl Customer => CUSTOMER: models::Customer as "Customer" with &CUSTOMER_RELATIONS;
+    Object(rename_fields = "snake_case", rename_args = "snake_case");
     /// Bloc's customer id (a 24-hex ObjectId).
     id: ID = |c| Ok(ID(c.id.clone()));
     /// Display name, `"<first> <last>"` with stray spaces removed (Bloc's `full_name`
@@ -89,4 +128,67 @@ object_table! {
     means_of_identity_url [pii]: Option<&String> = |c| c.means_of_identity_url.get();
     /// URL of the tier-3 identity document.
     identity_url [pii]: Option<&String> = |c| c.identity_url.get();
+    @resolvers {
+        /// The customer's virtual accounts (`GET /accounts/customers/accounts/{id}`): `[]` when
+        /// there are none, `null` with an error when Bloc fails. One Bloc call per distinct
+        /// customer in the request, made concurrently with the customer's other relations.
+        /// Needs `finance:read`.
+        async fn accounts(&self, ctx: &Context<'_>) -> Result<Option<Vec<Account>>> {
+            relation::require(ctx, &CUSTOMER_RELATIONS)?;
+            let found = relation::loader(ctx)?.accounts(&self.0.id).await;
+            let records = found.map_err(|e| error::upstream(&e))?;
+            relation::report_dropped(ctx, records.undecodable);
+            Ok(Some(records.items.iter().cloned().map(Account).collect()))
+        }
+
+        /// The customer's cards (`GET /cards/customer/{id}`): `[]` when there are none,
+        /// `null` with an error when Bloc fails. Needs `finance:read`.
+        async fn cards(&self, ctx: &Context<'_>) -> Result<Option<Vec<Card>>> {
+            relation::require(ctx, &CUSTOMER_RELATIONS)?;
+            let found = relation::loader(ctx)?.cards(&self.0.id).await;
+            let records = found.map_err(|e| error::upstream(&e))?;
+            relation::report_dropped(ctx, records.undecodable);
+            Ok(Some(records.items.iter().cloned().map(Card).collect()))
+        }
+
+        /// The customer's wallets (`GET /wallets/customers/{id}`): `[]` when there are none,
+        /// `null` with an error when Bloc fails. Needs `finance:read`.
+        async fn wallets(&self, ctx: &Context<'_>) -> Result<Option<Vec<Wallet>>> {
+            relation::require(ctx, &CUSTOMER_RELATIONS)?;
+            let found = relation::loader(ctx)?.wallets(&self.0.id).await;
+            let records = found.map_err(|e| error::upstream(&e))?;
+            relation::report_dropped(ctx, records.undecodable);
+            Ok(Some(records.items.iter().cloned().map(Wallet).collect()))
+        }
+
+        /// The customer's transactions, newest first (`GET /transactions?customer_id=`; only
+        /// the customer's own are returned, whatever Bloc sends). `[]` when there are none,
+        /// `null` with an error when Bloc fails.
+        ///
+        #[doc = concat!(
+            "`limit` is 0 to ", max_transactions!(), " (default ", default_transactions!(),
+            "), `offset` 0 to ", max_transactions_offset!(), "; each page of 50 that ",
+            "`offset + limit` spans is one Bloc call. Needs `finance:read`."
+        )]
+        async fn transactions(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "Most transactions to return.", default_with = "Some(relation::DEFAULT_TRANSACTIONS)")]
+            limit: Option<i32>,
+            #[graphql(desc = "Transactions to skip first, newest first.", default = 0)]
+            offset: Option<i32>,
+            #[graphql(desc = "Conditions every returned transaction meets.")]
+            filter: Option<TransactionFilter>,
+        ) -> Result<Option<Vec<Transaction>>> {
+            relation::require(ctx, &CUSTOMER_RELATIONS)?;
+            let owner = Owner::Customer(self.0.id.clone());
+            let page = relation::transaction_page(owner, limit, offset, filter)?;
+            let (found, dropped) = relation::loader(ctx)?
+                .transactions(&page)
+                .await
+                .map_err(|e| error::upstream(&e))?;
+            relation::report_dropped(ctx, dropped);
+            Ok(Some(found.into_iter().map(Transaction).collect()))
+        }
+    }
 }

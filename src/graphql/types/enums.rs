@@ -41,3 +41,73 @@ impl From<models::Environment> for Environment {
 }
 
 leaf_columns!(CustomerStatus, Environment);
+
+/// The state of an account.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AccountStatus {
+    /// Open for payments (Bloc: `Open`).
+    Open,
+    /// Frozen: no debits until it is unfrozen (Bloc: `Frozen`).
+    Frozen,
+    /// Closed (Bloc: `Closed`).
+    Closed,
+}
+
+/// The state of a card.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CardStatus {
+    /// Usable (Bloc: `active`).
+    Active,
+    /// Frozen until unfrozen (Bloc: `frozen`).
+    Frozen,
+    /// Blocked for good (Bloc: `blocked`).
+    Blocked,
+}
+
+/// Whether a transaction credits or debits its account.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Drcr {
+    /// Money in (Bloc: `CR`).
+    Credit,
+    /// Money out (Bloc: `DR`).
+    Debit,
+}
+
+/// A transaction's outcome.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TransactionStatus {
+    /// Settled (Bloc: `successful`).
+    Successful,
+    /// Failed; balances unchanged (Bloc: `failed`).
+    Failed,
+    /// Not settled yet (Bloc: `pending`).
+    Pending,
+}
+
+/// Converts both ways between a model enum and its GraphQL enum, variant by variant.
+macro_rules! mirror {
+    ($model:ident <=> $graphql:ident { $($variant:ident),+ }) => {
+        impl From<models::$model> for $graphql {
+            fn from(value: models::$model) -> Self {
+                match value {
+                    $(models::$model::$variant => Self::$variant),+
+                }
+            }
+        }
+
+        impl From<$graphql> for models::$model {
+            fn from(value: $graphql) -> Self {
+                match value {
+                    $($graphql::$variant => Self::$variant),+
+                }
+            }
+        }
+    };
+}
+
+mirror!(AccountStatus <=> AccountStatus { Open, Frozen, Closed });
+mirror!(CardStatus <=> CardStatus { Active, Frozen, Blocked });
+mirror!(Drcr <=> Drcr { Credit, Debit });
+mirror!(TransactionStatus <=> TransactionStatus { Successful, Failed, Pending });
+
+leaf_columns!(AccountStatus, CardStatus, Drcr, TransactionStatus);
