@@ -681,3 +681,31 @@ async fn no_card_field_can_show_a_card_number_or_its_kyc_detail() {
         assert_eq!(codes(&response), ["GRAPHQL_VALIDATION_FAILED"], "{field}");
     }
 }
+
+#[tokio::test]
+async fn the_shared_cache_and_retries_cover_the_relations() {
+    // Production resilience: cache, retries, breaker.
+    let app = spawn_app_with(|_| {}).await;
+    let c = id(1);
+    mount_customer(&app.bloc, customer(&c), 1).await;
+    // Bloc fails the first accounts call; the retry gets them.
+    Mock::given(method("GET"))
+        .and(path(format!("/v1{}", accounts_path(&c))))
+        .respond_with(bloc_error(503, "unavailable"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&app.bloc)
+        .await;
+    let accounts = json!([account(&id(0xa1), &c, "9000000001", json!(1))]);
+    mount_path(&app.bloc, &accounts_path(&c), list_envelope(accounts), NONE, 1).await;
+    let query = json!({ "query": format!(r#"{{ customer(id: "{c}") {{ accounts {{ account_number }} }} }}"#) });
+
+    let first = app.traced(&query).await;
+    let second = app.traced(&query).await;
+
+    answered(&first);
+    assert_eq!(first["data"]["customer"]["accounts"][0]["account_number"], "9000000001");
+    assert_eq!(second["data"], first["data"]);
+    assert_eq!(second["extensions"]["upstream"]["calls"], 0, "{second}");
+    assert_eq!(second["extensions"]["upstream"]["cache_hits"], 2);
+}
