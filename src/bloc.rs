@@ -9,7 +9,7 @@ mod error;
 pub mod models;
 mod settings;
 
-pub use client::{BlocClient, CallOptions};
+pub use client::{BlocClient, CallOptions, Owner, TransactionsQuery};
 pub use error::Error;
-pub use models::Customer;
+pub use models::{Account, Card, Customer, Records, Transaction, Wallet};
 pub use settings::{BlocConfig, RECORD_BODY_LIMIT};

@@ -87,11 +87,12 @@ pub(crate) fn upstream_field(field: &'static str) -> async_graphql::Error {
     )
 }
 
-/// Bloc list records that were left out because they could not be read at all.
-pub(crate) fn upstream_records_dropped(count: usize) -> async_graphql::Error {
-    tracing::warn!(count, "left out customer records without a readable id");
+/// Bloc list records (of a `noun`: "customer", "account"...) that were left out because they
+/// could not be read at all.
+pub(crate) fn upstream_records_dropped(noun: &'static str, count: usize) -> async_graphql::Error {
+    tracing::warn!(count, noun, "left out records without a readable id");
     coded(
-        format!("{count} customer record(s) from Bloc could not be read and were left out"),
+        format!("{count} {noun} record(s) from Bloc could not be read and were left out"),
         code::UPSTREAM_BAD_RESPONSE,
     )
 }

@@ -316,7 +316,7 @@ async fn listing(ctx: &Context<'_>) -> Result<Arc<crate::upstream::ListSnapshot>
         .await
         .map_err(|e| error::upstream(&e))?;
     if listing.undecodable > 0 {
-        let error = error::upstream_records_dropped(listing.undecodable);
+        let error = error::upstream_records_dropped("customer", listing.undecodable);
         ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));
     }
     Ok(listing)

@@ -283,6 +283,16 @@ async fn drift_in_a_money_record_spoils_only_its_field() {
         ],
         "status, balance, and the record that is not one: {response}"
     );
+    let messages: Vec<&str> = response["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages.contains(&"1 account record(s) from Bloc could not be read and were left out"),
+        "{messages:?}"
+    );
 }
 
 #[tokio::test]
@@ -697,14 +707,24 @@ async fn the_shared_cache_and_retries_cover_the_relations() {
         .mount(&app.bloc)
         .await;
     let accounts = json!([account(&id(0xa1), &c, "9000000001", json!(1))]);
-    mount_path(&app.bloc, &accounts_path(&c), list_envelope(accounts), NONE, 1).await;
+    mount_path(
+        &app.bloc,
+        &accounts_path(&c),
+        list_envelope(accounts),
+        NONE,
+        1,
+    )
+    .await;
     let query = json!({ "query": format!(r#"{{ customer(id: "{c}") {{ accounts {{ account_number }} }} }}"#) });
 
     let first = app.traced(&query).await;
     let second = app.traced(&query).await;
 
     answered(&first);
-    assert_eq!(first["data"]["customer"]["accounts"][0]["account_number"], "9000000001");
+    assert_eq!(
+        first["data"]["customer"]["accounts"][0]["account_number"],
+        "9000000001"
+    );
     assert_eq!(second["data"], first["data"]);
     assert_eq!(second["extensions"]["upstream"]["calls"], 0, "{second}");
     assert_eq!(second["extensions"]["upstream"]["cache_hits"], 2);

@@ -114,7 +114,7 @@ object_table! {
                 .transactions(&page)
                 .await
                 .map_err(|e| error::upstream(&e))?;
-            relation::report_dropped(ctx, dropped);
+            relation::report_dropped::<models::Transaction>(ctx, dropped);
             Ok(Some(found.into_iter().map(Transaction).collect()))
         }
     }

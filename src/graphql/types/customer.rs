@@ -137,7 +137,7 @@ object_table! {
             relation::require(ctx, &CUSTOMER_RELATIONS)?;
             let found = relation::loader(ctx)?.accounts(&self.0.id).await;
             let records = found.map_err(|e| error::upstream(&e))?;
-            relation::report_dropped(ctx, records.undecodable);
+            relation::report_dropped::<models::Account>(ctx, records.undecodable);
             Ok(Some(records.items.iter().cloned().map(Account).collect()))
         }
 
@@ -147,7 +147,7 @@ object_table! {
             relation::require(ctx, &CUSTOMER_RELATIONS)?;
             let found = relation::loader(ctx)?.cards(&self.0.id).await;
             let records = found.map_err(|e| error::upstream(&e))?;
-            relation::report_dropped(ctx, records.undecodable);
+            relation::report_dropped::<models::Card>(ctx, records.undecodable);
             Ok(Some(records.items.iter().cloned().map(Card).collect()))
         }
 
@@ -157,7 +157,7 @@ object_table! {
             relation::require(ctx, &CUSTOMER_RELATIONS)?;
             let found = relation::loader(ctx)?.wallets(&self.0.id).await;
             let records = found.map_err(|e| error::upstream(&e))?;
-            relation::report_dropped(ctx, records.undecodable);
+            relation::report_dropped::<models::Wallet>(ctx, records.undecodable);
             Ok(Some(records.items.iter().cloned().map(Wallet).collect()))
         }
 
@@ -187,7 +187,7 @@ object_table! {
                 .transactions(&page)
                 .await
                 .map_err(|e| error::upstream(&e))?;
-            relation::report_dropped(ctx, dropped);
+            relation::report_dropped::<models::Transaction>(ctx, dropped);
             Ok(Some(found.into_iter().map(Transaction).collect()))
         }
     }

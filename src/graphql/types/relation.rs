@@ -7,7 +7,7 @@ use async_graphql::{Context, InputObject, Result};
 
 use super::enums::{Drcr, TransactionStatus};
 use crate::{
-    bloc::Owner,
+    bloc::{Owner, models::Model},
     error,
     graphql::{
         guard,
@@ -58,10 +58,10 @@ pub(crate) fn require(ctx: &Context<'_>, relations: &[Relation]) -> Result<()> {
     }
 }
 
-/// Reports, at the field, records Bloc sent that could not be read at all.
-pub(crate) fn report_dropped(ctx: &Context<'_>, undecodable: usize) {
+/// Reports, at the field, records of type `M` Bloc sent that could not be read at all.
+pub(crate) fn report_dropped<M: Model>(ctx: &Context<'_>, undecodable: usize) {
     if undecodable > 0 {
-        let error = error::upstream_records_dropped(undecodable);
+        let error = error::upstream_records_dropped(M::NOUN, undecodable);
         ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));
     }
 }
