@@ -1,6 +1,7 @@
 //! Differential testing against graphql-js (tests/conformance/differential.mjs): the facade
-//! and the reference executor run the same corpus over the same Bloc data and failures, and
-//! must agree on `data` (key order included) and on the errors' paths, messages and codes.
+//! and the reference executor run the same corpus over the same Bloc data and failures (a
+//! customer's accounts, cards, wallets and transactions included), and must agree on `data`
+//! (key order included) and on the errors' paths, messages and codes.
 //! Each query runs twice (the second run may take the direct executor, and must give the
 //! same bytes) and once inside a batch.
 
@@ -13,12 +14,14 @@ use bloc_graphql::auth::{AnonymousAccess, Scope, Scopes};
 use serde_json::{Value, json};
 use wiremock::{
     Mock, ResponseTemplate,
-    matchers::{method, path},
+    matchers::{method, path, query_param},
 };
 
 use crate::{
     helpers::{TestApp, plain, spawn_app_with},
-    mocks::{bloc_error, envelope, list_envelope},
+    mocks::{
+        account, bloc_error, card, envelope, id, list_envelope, page_envelope, transaction, wallet,
+    },
 };
 
 /// Generated queries per run, on top of the hand-written ones.
@@ -44,7 +47,8 @@ fn fixture() -> Vec<Value> {
 
 /// The ids the corpus uses, by kind: the sandbox's four customers, one whose values drifted
 /// out of Bloc's contract, one Bloc fails on, one whose body is not JSON, one Bloc does not
-/// know.
+/// know. The five Bloc knows have accounts, cards, wallets and transactions (see
+/// [`mount_relations`]).
 fn kinds() -> Value {
     let customers = fixture();
     json!({
@@ -108,6 +112,202 @@ async fn mount_bloc(app: &TestApp, list_fails: bool) {
         .respond_with(list)
         .mount(&app.bloc)
         .await;
+    mount_relations(app).await;
+}
+
+/// `record` with `changes` applied (a `null` change removes the key).
+fn with(mut record: Value, changes: Value) -> Value {
+    for (key, value) in changes.as_object().unwrap() {
+        if value.is_null() {
+            record.as_object_mut().unwrap().remove(key);
+        } else {
+            record[key] = value.clone();
+        }
+    }
+    record
+}
+
+/// What a relation endpoint answers: a list (`null` is Bloc's empty one), or a failure.
+enum Answer {
+    List(Value),
+    Fails(ResponseTemplate),
+}
+
+impl Answer {
+    /// The response, a list inside `envelope`.
+    fn response(self, envelope: impl FnOnce(Value) -> Value) -> ResponseTemplate {
+        match self {
+            Answer::List(items) => ResponseTemplate::new(200).set_body_json(envelope(items)),
+            Answer::Fails(response) => response,
+        }
+    }
+}
+
+/// Each customer's accounts, cards, wallets and transactions, in that order: several items,
+/// Bloc's `null` for none, values that drifted out of Bloc's contract (a balance "lots", an
+/// account status "Dormant", a transaction without its non-null `reference`), records too
+/// broken to read (reported as dropped), and endpoints that fail or answer non-JSON.
+fn relations(kind: &str, c: &str) -> [Answer; 4] {
+    use Answer::{Fails, List};
+    // Record ids (and transaction references) differ from one customer to the next.
+    let base = match kind {
+        "good" => 0x100,
+        "good2" => 0x200,
+        "good3" => 0x300,
+        "good4" => 0x400,
+        _ => 0xd00,
+    };
+    let n = |k: u32| id(base + k);
+    let other = kinds()["good2"].as_str().unwrap().to_owned();
+    let tx = |k: u32, drcr: &str| transaction(base + k, c, &n(1), drcr);
+    let not_json = || ResponseTemplate::new(200).set_body_string(r#"{"success": true, "data": ["#);
+    match kind {
+        "good" => [
+            List(json!([
+                account(&n(1), c, "9000000101", json!(5_000_000_000_i64)),
+                with(
+                    account(&n(2), c, "9000000102", json!(-1205)),
+                    json!({ "status": "Frozen", "alias": "", "updated_at": "2023-04-01T08:00:00+01:00" }),
+                ),
+                with(
+                    account(&n(3), c, "9000000103", json!("0")),
+                    json!({ "status": "closed", "kyc_tier": "3", "currency": null }),
+                ),
+            ])),
+            List(json!([
+                card(&n(0x11), c),
+                with(
+                    card(&n(0x12), c),
+                    json!({ "status": "frozen", "brand": "MasterCard", "billing_address": {},
+                            "expiry_month": "11", "updated_at": "0001-01-01T00:00:00Z" }),
+                ),
+            ])),
+            List(json!([
+                wallet(&n(0x21), c, "8000000101", json!(250_000)),
+                with(
+                    wallet(&n(0x22), c, "8000000102", json!(null)),
+                    json!({ "currency": null, "status": "" }),
+                ),
+            ])),
+            List(json!([
+                tx(0x30, "CR"),
+                with(
+                    tx(0x31, "DR"),
+                    json!({ "status": "pending", "fee": 5000, "amount": "2500000000" }),
+                ),
+                // Another customer's, which Bloc should not have sent: left out.
+                transaction(base + 0x32, &other, &n(1), "CR"),
+                with(
+                    tx(0x33, "dr"),
+                    json!({ "status": "failed", "narration": "" })
+                ),
+                with(
+                    tx(0x34, "CR"),
+                    json!({ "customer_detail": null, "account_id": "" })
+                ),
+                with(
+                    tx(0x35, "DR"),
+                    json!({ "payment_method": null, "amount": -100 })
+                ),
+            ])),
+        ],
+        "good2" => [
+            List(Value::Null),
+            Fails(bloc_error(500, "internal error")),
+            List(json!([])),
+            List(Value::Null),
+        ],
+        "good3" => [
+            List(json!([account(&n(1), c, "9000000301", json!(700))])),
+            List(Value::Null),
+            List(json!([
+                with(
+                    wallet(&n(0x21), c, "8000000301", json!(12)),
+                    json!({ "currency": 7 })
+                ),
+                wallet(&n(0x22), c, "8000000302", json!(99)),
+            ])),
+            List(json!([
+                tx(0x30, "CR"),
+                with(tx(0x31, "DR"), json!({ "reference": null })),
+                tx(0x32, "CR"),
+                with(tx(0x33, "DR"), json!({ "reference": "" })),
+            ])),
+        ],
+        "good4" => [
+            List(json!([
+                42,
+                { "name": "a record without an id" },
+                account(&n(1), c, "9000000401", json!(1)),
+            ])),
+            List(json!([with(
+                card(&n(0x11), c),
+                json!({ "status": "lost", "expiry_month": "March", "billing_address": {} }),
+            )])),
+            Fails(bloc_error(503, "unavailable")),
+            Fails(not_json()),
+        ],
+        _ => [
+            List(json!([
+                with(
+                    account(&n(1), c, "9000000d01", json!("lots")),
+                    json!({ "status": "Dormant" }),
+                ),
+                with(
+                    account(&n(2), c, "9000000d02", json!(10)),
+                    json!({ "kyc_tier": "gold", "created_at": "last tuesday" }),
+                ),
+            ])),
+            List(json!([with(
+                card(&n(0x11), c),
+                json!({ "billing_address": "12 Marina, Lagos", "expiry_year": 2027.5 }),
+            )])),
+            List(json!([with(
+                wallet(&n(0x21), c, "8000000d01", json!(1.5)),
+                json!({ "created_at": "yesterday" }),
+            )])),
+            List(json!([
+                tx(0x30, "CR"),
+                with(tx(0x31, "DR"), json!({ "amount": "lots" })),
+                with(
+                    tx(0x32, "sideways"),
+                    json!({ "fee": 0.5, "status": "reversed" })
+                ),
+            ])),
+        ],
+    }
+}
+
+/// The kinds of customer Bloc knows, whose relations are mounted (and probed).
+const RELATED: [&str; 5] = ["good", "good2", "good3", "good4", "drifted"];
+
+/// Mounts the relation endpoints of every customer Bloc knows.
+async fn mount_relations(app: &TestApp) {
+    let kinds = kinds();
+    for kind in RELATED {
+        let c = kinds[kind].as_str().unwrap();
+        let [accounts, cards, wallets, transactions] = relations(kind, c);
+        let endpoints = [
+            (format!("/v1/accounts/customers/accounts/{c}"), accounts),
+            (format!("/v1/cards/customer/{c}"), cards),
+            (format!("/v1/wallets/customers/{c}"), wallets),
+        ];
+        for (at, answer) in endpoints {
+            Mock::given(method("GET"))
+                .and(path(at))
+                .respond_with(answer.response(list_envelope))
+                .mount(&app.bloc)
+                .await;
+        }
+        // One page whatever the filter: the facade filters again.
+        Mock::given(method("GET"))
+            .and(path("/v1/transactions"))
+            .and(query_param("customer_id", c))
+            .and(query_param("per_page", "50"))
+            .respond_with(transactions.response(|items| page_envelope(items, false)))
+            .mount(&app.bloc)
+            .await;
+    }
 }
 
 fn body(case: &Value) -> Value {
@@ -158,7 +358,9 @@ async fn the_facade_gives_the_same_results_as_graphql_js_over_a_corpus_with_fail
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(12);
-    let request = json!({ "kinds": kinds(), "seed": seed, "count": GENERATED });
+    let kinds = kinds();
+    let related: Vec<&Value> = RELATED.iter().map(|kind| &kinds[kind]).collect();
+    let request = json!({ "kinds": kinds, "related": related, "seed": seed, "count": GENERATED });
     let output = std::process::Command::new("node")
         .args(["differential.mjs", "plan", &request.to_string()])
         .current_dir(&dir)
@@ -214,4 +416,6 @@ async fn the_facade_gives_the_same_results_as_graphql_js_over_a_corpus_with_fail
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(report.contains(" 0 mismatches"), "{report}");
+    // What the corpus covered (shown with --nocapture).
+    println!("{report}");
 }

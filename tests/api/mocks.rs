@@ -159,3 +159,13 @@ pub async fn mount_path(
         .mount(bloc)
         .await;
 }
+
+/// A wallet of `customer_id` as Bloc lists it, with `balance` in kobo.
+pub fn wallet(id: &str, customer_id: &str, number: &str, balance: Value) -> Value {
+    json!({
+        "id": id, "customer_id": customer_id, "organization_id": "640b045929eb9cf45bc720c9",
+        "environment": "test", "alias": "spend", "account_number": number,
+        "bank_name": "Banc Corp", "balance": balance, "currency": "NGN", "status": "active",
+        "created_at": "2023-03-15T09:12:44.102Z", "updated_at": "2023-03-15T09:12:44.102Z"
+    })
+}
