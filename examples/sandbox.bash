@@ -6,8 +6,9 @@
 #                     a relative path is taken from the caller's working directory)
 #
 # After start_sandbox, BLOC_GRAPHQL_URL and BLOC_GRAPHQL_TOKEN are exported. The key has the
-# `customers:read` scope only, as a real web app's would; anonymous requests still work too,
-# as they always do in sandbox mode.
+# `customers:read` and `finance:read` scopes (profiles and their accounts, cards, wallets and
+# transactions, no PII), as a real web app's would; anonymous requests still work too, as they
+# always do in sandbox mode.
 
 sandbox_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 sandbox_bin="${BLOC_GRAPHQL_BIN:-$sandbox_repo/target/debug/bloc-graphql}"
@@ -52,7 +53,7 @@ start_sandbox() {
 
   # A key for this run, made the way the README says: `client add` prints it once, then the
   # clients-file entry holding only its SHA-256.
-  "$sandbox_bin" client add examples --scopes customers:read >"$sandbox_dir/client-add.txt" \
+  "$sandbox_bin" client add examples --scopes customers:read,finance:read >"$sandbox_dir/client-add.txt" \
     || sandbox_fail "\`bloc-graphql client add\` failed"
   BLOC_GRAPHQL_TOKEN="$(grep -oE 'bgq_[0-9a-f]{64}' "$sandbox_dir/client-add.txt" | head -n 1)"
   sed -n '/^\[\[clients\]\]/,$p' "$sandbox_dir/client-add.txt" >"$sandbox_dir/clients.toml"

@@ -104,7 +104,7 @@ async fn the_graphiql_page_forbids_inline_and_foreign_scripts() {
 }
 
 #[tokio::test]
-async fn the_graphiql_page_opens_on_the_mobile_query_with_the_sandbox_id_and_key() {
+async fn graphiql_opens_on_the_mobile_query_and_a_customer_page_tab_with_the_sandbox_id_and_key() {
     let key = bloc_graphql::auth::generate_key();
     let app = spawn_app_with(|c| {
         c.exposure.graphiql = GraphiqlConfig {
@@ -137,6 +137,10 @@ async fn the_graphiql_page_opens_on_the_mobile_query_with_the_sandbox_id_and_key
         "query MobileCustomer($id: ID!)",
         "kyc_tier",
         "city",
+        "query CustomerPage($id: ID!)",
+        "accounts {",
+        "transactions(limit: 5) {",
+        "{ query: pageQuery, variables, headers }",
         "Authorization: `Bearer ${demoKey || '<your API key or JWT>'}`",
         "defaultEditorToolsVisibility: 'headers'",
     ] {

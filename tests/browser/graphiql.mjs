@@ -2,8 +2,11 @@
 // loopback port, opens the page in Debian's Chromium (playwright-core; browsers cannot be
 // downloaded here), clicks the run button on the default tab and checks that the result pane
 // shows the sandbox customer's name, that the headers tab carries the Authorization header,
-// that the docs explorer lists the schema, and that the page fetched nothing from any other
-// origin and broke no Content-Security-Policy rule. Saves a screenshot.
+// that the docs explorer lists the schema, then opens the second tab (the customer page, with
+// accounts, cards and transactions), runs it and checks its answer is the one plain HTTP
+// gets, without errors and with the customer's accounts and transactions in it; and that the
+// page fetched nothing from any other origin and broke no Content-Security-Policy rule. Saves
+// a screenshot of the first tab.
 //
 //   node graphiql.mjs BINARY ASSETS_DIR SCREENSHOT
 import { spawn } from 'node:child_process';
@@ -18,6 +21,14 @@ if (!binary || !assets || !screenshot) {
 
 function fail(message) {
   throw new Error(message);
+}
+
+// The text of the GraphiQL editor in view under `selector` (CodeMirror 5 keeps its instance on
+// its wrapper, and renders only the lines in view, so innerText would miss a long answer's end).
+function editorText(page, selector) {
+  return page
+    .locator(`${selector} .graphiql-editor:not(.hidden) .CodeMirror`)
+    .evaluate((element) => element.CodeMirror.getValue());
 }
 
 const server = spawn(
@@ -107,9 +118,53 @@ try {
 
   await page.screenshot({ path: screenshot });
 
+  // The second tab: the customer page, with the customer's accounts, cards and transactions.
+  await page.locator('.graphiql-tab', { hasText: 'CustomerPage' }).click();
+  const pageQuery = await editorText(page, '.graphiql-query-editor');
+  const pageHeaders = await editorText(page, '.graphiql-editor-tool');
+  await page.click('.graphiql-editor-tools button[data-name="variables"]');
+  const pageVariables = JSON.parse(await editorText(page, '.graphiql-editor-tool'));
+  if (!pageQuery.includes('query CustomerPage($id: ID!)') || pageVariables.id !== exampleId) {
+    fail(`the second tab is not the customer page for ${exampleId}: ${pageQuery} ${JSON.stringify(pageVariables)}`);
+  }
+  if (!/Bearer bgq_/.test(pageHeaders)) fail(`the second tab's headers lack the key: ${pageHeaders}`);
+  const expectedPage = await fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: pageQuery, variables: { id: exampleId } }),
+  }).then((r) => r.json());
+  if (expectedPage.errors) fail(`the customer page query fails over HTTP: ${JSON.stringify(expectedPage.errors)}`);
+  const { accounts, transactions } = expectedPage.data.customer;
+  if (!accounts?.length || !transactions?.length) {
+    fail(`the sandbox gives ${exampleId} no accounts or no transactions: ${JSON.stringify(expectedPage.data)}`);
+  }
+  await page.click('.graphiql-execute-button');
+  const pageAnswer = await page
+    .waitForFunction(
+      () => {
+        const text = document.querySelector('.graphiql-response .CodeMirror')?.CodeMirror.getValue() ?? '';
+        return text.includes('"transactions"') || text.includes('"errors"') ? text : null;
+      },
+      null,
+      { timeout: 15000 },
+    )
+    .then((handle) => handle.jsonValue())
+    .catch(async (error) => {
+      await page.screenshot({ path: screenshot });
+      fail(`the customer page tab showed no answer (${error.message})`);
+    });
+  const shown = JSON.parse(pageAnswer);
+  if (shown.errors || JSON.stringify(shown.data) !== JSON.stringify(expectedPage.data)) {
+    await page.screenshot({ path: screenshot });
+    fail(`the customer page tab shows ${pageAnswer}, not HTTP's ${JSON.stringify(expectedPage)}`);
+  }
+
   if (foreign.length) fail(`the page fetched from other origins: ${foreign.join(', ')}`);
   if (problems.length) fail(`the page reported errors: ${problems.join(' | ')}`);
-  console.log(`ok: GraphiQL ran the default query and shows ${customer.name}; screenshot ${screenshot}`);
+  console.log(
+    `ok: GraphiQL ran the default query and shows ${customer.name}, and the customer page tab ` +
+      `shows ${accounts.length} account(s) and ${transactions.length} transaction(s); screenshot ${screenshot}`,
+  );
 } finally {
   if (browser) await browser.close();
   server.kill('SIGTERM');

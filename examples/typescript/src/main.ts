@@ -7,17 +7,20 @@
 //   BLOC_GRAPHQL_TOKEN  an API key (`bloc-graphql client add …`) or JWT, sent as
 //                       `Authorization: Bearer …`; optional against `bloc-graphql --sandbox`
 //
-// It selects no PII field, so a key with only the `customers:read` scope is enough.
+// It selects no PII field, so a key with `customers:read` and, for the customer page's
+// accounts, cards and transactions, `finance:read` is enough.
 
 import { ClientError, GraphQLClient } from 'graphql-request';
 
 import { getFragmentData } from './gql/fragment-masking.js';
 import {
   CustomerCardFragmentDoc,
+  CustomerListDocument,
   CustomerPageDocument,
   CustomersByIdDocument,
   MobileCustomerDocument,
   type CustomerCardFragment,
+  type CustomerPageQuery,
 } from './gql/graphql.js';
 
 const url = process.env.BLOC_GRAPHQL_URL || 'http://127.0.0.1:8080/graphql';
@@ -41,6 +44,46 @@ function describe(card: CustomerCardFragment): string {
   return `${card.id}  ${card.name}  (tier ${card.kyc_tier ?? '?'}, ${card.status ?? '?'}${place ? `, ${place}` : ''})`;
 }
 
+type CustomerPageData = NonNullable<CustomerPageQuery['customer']>;
+
+/** Exact money: a decimal string with two decimals, never a float. */
+const AMOUNT = /^-?\d+\.\d{2}$/;
+
+function printPage(page: CustomerPageData): void {
+  const { accounts, cards, transactions } = page;
+  for (const a of accounts ?? []) {
+    console.log(`  account      ${a.account_number}  ${a.bank_name}  ${a.status}  ${a.balance?.currency} ${a.balance?.amount}`);
+  }
+  for (const c of cards ?? []) {
+    const month = String(c.expiry_month ?? '?').padStart(2, '0');
+    console.log(`  card         ${c.brand}  ${c.status}  expires ${month}/${c.expiry_year ?? '?'}`);
+  }
+  for (const t of transactions ?? []) {
+    console.log(`  transaction  ${t.created_at}  ${t.drcr}  ${t.status}  ${t.amount.amount}  ${t.reference}`);
+  }
+}
+
+function checkPage(id: string, page: CustomerPageData): void {
+  // `null` would come with an error, and graphql-request throws on errors: these are lists.
+  check(page.accounts && page.cards && page.transactions, `customer ${id}'s page lacks a relation`);
+  for (const a of page.accounts) {
+    check(a.balance && AMOUNT.test(a.balance.amount), `account ${a.account_number} has balance ${JSON.stringify(a.balance)}`);
+    check(/^[A-Z]{3}$/.test(a.balance.currency), `account ${a.account_number} has currency ${a.balance.currency}`);
+  }
+  for (const c of page.cards) {
+    check(c.expiry_month === null || (c.expiry_month >= 1 && c.expiry_month <= 12), `a card expires in month ${c.expiry_month}`);
+  }
+  const { transactions } = page;
+  check(transactions.length <= 5, `transactions(limit: 5) returned ${transactions.length}`);
+  check(transactions.length === 0 || page.accounts.length > 0, `customer ${id} has transactions but no account`);
+  transactions.forEach((t, i) => {
+    check(AMOUNT.test(t.amount.amount), `transaction ${t.reference} moves ${t.amount.amount}`);
+    const newer = transactions[i - 1];
+    const when = (at: string | null | undefined) => (at ? Date.parse(at) : NaN);
+    check(!newer || !(when(newer.created_at) < when(t.created_at)), `transactions are not newest first at ${t.reference}`);
+  });
+}
+
 function checkCard(card: CustomerCardFragment): void {
   check(card.id.length > 0, 'a customer has an empty id');
   check(card.name.trim().length > 0, `customer ${card.id} has an empty name`);
@@ -55,9 +98,9 @@ async function main(): Promise<void> {
 
   // A page of the list, unmasked through the fragment that selects its fields.
   const limit = 3;
-  const page = await client.request(CustomerPageDocument, { limit });
+  const page = await client.request(CustomerListDocument, { limit });
   const cards = getFragmentData(CustomerCardFragmentDoc, page.customers);
-  console.log(`\nCustomerPage(limit: ${limit}): ${cards.length} of ${page.customer_count}`);
+  console.log(`\nCustomerList(limit: ${limit}): ${cards.length} of ${page.customer_count}`);
   for (const card of cards) console.log(`  ${describe(card)}`);
   check(cards.length > 0, 'customers(limit: 3) is empty');
   check(cards.length <= limit, `customers(limit: ${limit}) returned ${cards.length}`);
@@ -69,16 +112,16 @@ async function main(): Promise<void> {
 
   // The next page starts where the first one's second row is.
   if (second) {
-    const next = await client.request(CustomerPageDocument, { limit: 1, offset: 1 });
+    const next = await client.request(CustomerListDocument, { limit: 1, offset: 1 });
     const [shifted] = getFragmentData(CustomerCardFragmentDoc, next.customers);
-    console.log(`\nCustomerPage(limit: 1, offset: 1): ${shifted ? shifted.name : 'nothing'}`);
+    console.log(`\nCustomerList(limit: 1, offset: 1): ${shifted ? shifted.name : 'nothing'}`);
     check(shifted?.id === second.id, `offset 1 gave ${shifted?.id}, expected ${second.id}`);
   }
 
   // A filter: enum values are string literals, checked by tsc ('active' would not compile).
-  const active = await client.request(CustomerPageDocument, { limit: 5, filter: { status: 'ACTIVE' } });
+  const active = await client.request(CustomerListDocument, { limit: 5, filter: { status: 'ACTIVE' } });
   const activeCards = getFragmentData(CustomerCardFragmentDoc, active.customers);
-  console.log(`\nCustomerPage(limit: 5, filter: {status: ACTIVE}): ${activeCards.length} of ${active.customer_count}`);
+  console.log(`\nCustomerList(limit: 5, filter: {status: ACTIVE}): ${activeCards.length} of ${active.customer_count}`);
   check(activeCards.length <= 5, `customers(limit: 5) returned ${activeCards.length}`);
   check(active.customer_count >= activeCards.length, 'customer_count(ACTIVE) < customers listed');
   check(active.customer_count <= page.customer_count, 'more ACTIVE customers than customers');
@@ -93,6 +136,18 @@ async function main(): Promise<void> {
   check(customer.name.trim().length > 0, `customer ${customer.id} has an empty name`);
   check(customer.name === wanted.name, `name ${customer.name} differs from the list's ${wanted.name}`);
   check(customer.kyc_tier === wanted.kyc_tier, `kyc_tier ${customer.kyc_tier} differs from the list's ${wanted.kyc_tier}`);
+
+  // The same customer's page: the profile with its accounts, cards and five latest
+  // transactions, in one request.
+  const { customer: customerPage } = await client.request(CustomerPageDocument, { id: wanted.id });
+  check(customerPage, `customer(id: ${wanted.id}) is null, but the list has it`);
+  console.log(
+    `\nCustomerPage(id: ${wanted.id}): ${customerPage.name}, tier ${customerPage.kyc_tier ?? '?'}, ` +
+      `${customerPage.accounts?.length} account(s), ${customerPage.cards?.length} card(s), ${customerPage.transactions?.length} transaction(s)`,
+  );
+  printPage(customerPage);
+  check(customerPage.name === wanted.name, `name ${customerPage.name} differs from the list's ${wanted.name}`);
+  checkPage(wanted.id, customerPage);
 
   // Several ids in one request, in order, with an unknown one.
   const unknown = '000000000000000000000000';
