@@ -2,8 +2,9 @@
 //
 // The same schema (read from the repo's schema.graphql) over the same Bloc REST upstream,
 // built the way a Node.js team would: Apollo Server's standalone HTTP server, a
-// RESTDataSource for Bloc and a per-request DataLoader for customers by id. No auth, scopes,
-// PII guards, rate limits or query limits: this is Apollo's unprotected best case.
+// RESTDataSource for Bloc and per-request DataLoaders (customers and accounts by id, each
+// customer's accounts, cards, wallets and transaction pages). No auth, scopes, PII guards,
+// rate limits or query limits: this is Apollo's unprotected best case.
 //
 // Env: PORT (4000), HOST (127.0.0.1), BLOC_API_URL (http://127.0.0.1:18181/v1),
 // BLOC_SECRET_KEY (required), NODE_ENV=production for benchmarks.
@@ -41,6 +42,9 @@ const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 500;
 const MAX_IDS = 100;
 const MAX_SEARCH_LEN = 128;
+const DEFAULT_TRANSACTIONS = 20;
+const MAX_TRANSACTIONS = 100;
+const MAX_TRANSACTIONS_OFFSET = 10_000;
 const UPSTREAM_TIMEOUT_MS = 10_000;
 
 const typeDefs = readFileSync(new URL('../../../schema.graphql', import.meta.url), 'utf8');
@@ -64,6 +68,9 @@ function keepAliveFetch(url, init) {
 function coded(message, code, extra) {
   return new GraphQLError(message, { extensions: { code, ...extra } });
 }
+
+// A resource Bloc does not have (see `BlocAPI.data`).
+const MISSING = Symbol('missing');
 
 const badResponse = (detail) => coded(`Bloc sent a response that could not be read: ${detail}`, 'UPSTREAM_BAD_RESPONSE');
 
@@ -89,12 +96,15 @@ class BlocAPI extends RESTDataSource {
     return coded(`Bloc answered with status ${status}`, 'UPSTREAM_BAD_RESPONSE', { status });
   }
 
-  // GET and unwrap Bloc's `{success, data, message}` envelope.
-  async data(path) {
+  // GET and unwrap Bloc's `{success, data, message}` envelope. With `orMissing`, a missing
+  // resource (404, or 400 for a malformed key) is MISSING instead of an error.
+  async data(path, { params, orMissing = false } = {}) {
     let body;
     try {
-      body = await this.get(path);
+      body = await this.get(path, params ? { params } : undefined);
     } catch (error) {
+      const status = error.extensions?.status;
+      if (orMissing && (status === 404 || status === 400)) return MISSING;
       if (error instanceof GraphQLError) throw error;
       throw coded(`Bloc could not be reached: ${error.message}`, 'UPSTREAM_UNAVAILABLE');
     }
@@ -105,27 +115,64 @@ class BlocAPI extends RESTDataSource {
     return body.data ?? null;
   }
 
-  // One customer by id; null when Bloc does not know it (404, or 400 for a malformed id).
-  async getCustomer(id) {
-    if (id === '.' || id === '..') return null;
-    let data;
-    try {
-      data = await this.data(`customers/${encodeURIComponent(id)}`);
-    } catch (error) {
-      const status = error.extensions?.status;
-      if (status === 404 || status === 400) return null;
-      throw error;
-    }
-    if (!isRecord(data)) throw badResponse('customer record without a string id');
+  // One record; null when Bloc does not know it.
+  async record(path, key, what) {
+    if (key === '.' || key === '..') return null;
+    const data = await this.data(`${path}${encodeURIComponent(key)}`, { orMissing: true });
+    if (data === MISSING) return null;
+    if (!isRecord(data)) throw badResponse(`${what} record without a string id`);
     return data;
   }
 
-  // Every customer; records without a string id are left out.
-  async listCustomers() {
-    const data = await this.data('customers');
-    if (data === null) return [];
-    if (!Array.isArray(data)) throw badResponse('customer list is not an array');
+  // A list of records; `data: null` is an empty list, and so is a missing resource unless
+  // `orMissing` is false. Records without a string id are left out.
+  async records(path, what, { params, orMissing = true } = {}) {
+    const data = await this.data(path, { params, orMissing });
+    if (data === null || data === MISSING) return [];
+    if (!Array.isArray(data)) throw badResponse(`${what} list is not an array`);
     return data.filter(isRecord);
+  }
+
+  getCustomer(id) {
+    return this.record('customers/', id, 'customer');
+  }
+
+  getAccount(id) {
+    return this.record('accounts/', id, 'account');
+  }
+
+  getAccountByNumber(number) {
+    return this.record('accounts/number/', number, 'account');
+  }
+
+  getTransaction(reference) {
+    return this.record('transactions/reference/', reference, 'transaction');
+  }
+
+  customerAccounts(id) {
+    return this.records(`accounts/customers/accounts/${encodeURIComponent(id)}`, 'account');
+  }
+
+  customerCards(id) {
+    return this.records(`cards/customer/${encodeURIComponent(id)}`, 'card');
+  }
+
+  customerWallets(id) {
+    return this.records(`wallets/customers/${encodeURIComponent(id)}`, 'wallet');
+  }
+
+  // One page of a customer's or an account's transactions (`scope` is `customer_id` or
+  // `account_id`), newest first; records of another owner are dropped.
+  async transactions({ scope, owner, perPage, page, drcr, status }) {
+    const params = { [scope]: owner, per_page: String(perPage), page: String(page) };
+    if (drcr) params.drcr = drcr;
+    if (status) params.status = status;
+    const found = await this.records('transactions', 'transaction', { params });
+    return found.filter((t) => t[scope] === owner);
+  }
+
+  listCustomers() {
+    return this.records('customers', 'customer', { orMissing: false });
   }
 }
 
@@ -250,6 +297,44 @@ function readObject(value, parts) {
 
 const ADDRESS_PARTS = ['street', 'city', 'state', 'country', 'postal_code'];
 
+const ACCOUNT_STATUSES = { open: 'OPEN', frozen: 'FROZEN', closed: 'CLOSED' };
+const CARD_STATUSES = { active: 'ACTIVE', frozen: 'FROZEN', blocked: 'BLOCKED' };
+const TRANSACTION_STATUSES = { successful: 'SUCCESSFUL', failed: 'FAILED', pending: 'PENDING' };
+const DRCRS = { cr: 'CREDIT', credit: 'CREDIT', dr: 'DEBIT', debit: 'DEBIT' };
+
+// A whole number sent as a JSON integer or a string of digits; null when unset.
+function readWhole(value) {
+  if (typeof value === 'string') {
+    const text = value.trim();
+    if (text === '') return null;
+    return /^[+-]?\d+$/.test(text) ? Number(text) : INVALID;
+  }
+  if (value === undefined || value === null) return null;
+  return Number.isInteger(value) ? value : INVALID;
+}
+
+function readInt(value) {
+  const whole = readWhole(value);
+  return whole === INVALID || whole === null || Math.abs(whole) < 2 ** 31 ? whole : INVALID;
+}
+
+// Integer kobo as Money: `kobo` exact, `amount` in naira with two decimals, the record's
+// currency ("NGN" when it has none).
+function readMoney(value, currency) {
+  const kobo = readWhole(value);
+  if (kobo === null || kobo === INVALID) return kobo;
+  if (!Number.isSafeInteger(kobo)) return INVALID;
+  const code = readText(currency);
+  if (code === INVALID) return INVALID;
+  const whole = Math.abs(kobo);
+  const naira = `${Math.trunc(whole / 100)}.${String(whole % 100).padStart(2, '0')}`;
+  return { kobo: String(kobo), amount: kobo < 0 ? `-${naira}` : naira, currency: code ?? 'NGN' };
+}
+
+function moneyField(field) {
+  return (parent) => orThrow(readMoney(parent[field], parent.currency), field);
+}
+
 function squash(parts) {
   return parts.join(' ').split(/\s+/).filter(Boolean).join(' ');
 }
@@ -265,6 +350,26 @@ function displayName(customer) {
 
 function textField(field) {
   return (parent) => orThrow(readText(parent[field]), field);
+}
+
+function textFields(...fields) {
+  return Object.fromEntries(fields.map((field) => [field, textField(field)]));
+}
+
+// A reference by id: Bloc's all-zero ObjectId means none, as an empty string does.
+function readId(value) {
+  const id = readText(value);
+  return typeof id === 'string' && /^0+$/.test(id) ? null : id;
+}
+
+function idField(field) {
+  return (parent) => orThrow(readId(parent[field]), field);
+}
+
+// The record a relation points at by id, or null when the id is unset.
+function byId(loader, id) {
+  const key = readId(id);
+  return key === null || key === INVALID ? null : loader.load(key);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -320,6 +425,30 @@ function matcher(filter) {
 function listing(ctx) {
   ctx.listing ??= ctx.bloc.listCustomers();
   return ctx.listing;
+}
+
+// One page of a customer's or an account's transactions, through the request's loader (the
+// same page asked for twice costs one call).
+function transactionPage(ctx, scope, owner, { limit, offset, filter }) {
+  limit ??= DEFAULT_TRANSACTIONS;
+  if (limit < 0 || limit > MAX_TRANSACTIONS) throw badInput(`limit must be between 0 and ${MAX_TRANSACTIONS}`);
+  offset ??= 0;
+  if (offset < 0 || offset > MAX_TRANSACTIONS_OFFSET) {
+    throw badInput(`offset must be between 0 and ${MAX_TRANSACTIONS_OFFSET}`);
+  }
+  if (limit === 0) return [];
+  const drcr = { CREDIT: 'CR', DEBIT: 'DR' }[filter?.drcr] ?? null;
+  const status = filter?.status?.toLowerCase() ?? null;
+  return ctx.transactions.load({ scope, owner, limit, offset, drcr, status });
+}
+
+// Bloc pages by page number: an offset that is not a multiple of the limit spans two pages.
+async function loadTransactions(bloc, { limit, offset, ...rest }) {
+  const first = Math.floor(offset / limit) + 1;
+  const pages = offset % limit === 0 ? [first] : [first, first + 1];
+  const found = await Promise.all(pages.map((page) => bloc.transactions({ ...rest, perPage: limit, page })));
+  const skip = offset - (first - 1) * limit;
+  return found.flat().slice(skip, skip + limit);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -379,6 +508,20 @@ const resolvers = {
       return page;
     },
 
+    account(_root, { id }, ctx) {
+      return ctx.accounts.load(checkedId(id));
+    },
+
+    async account_by_number(_root, { account_number: number }, ctx) {
+      const account = await ctx.accountsByNumber.load(checkedId(number));
+      if (account) ctx.accounts.prime(account.id, account);
+      return account;
+    },
+
+    transaction(_root, { reference }, ctx) {
+      return ctx.transactionsByReference.load(checkedId(reference));
+    },
+
     async customer_count(_root, { filter }, ctx) {
       const matches = matcher(filter);
       const all = await listing(ctx);
@@ -397,14 +540,63 @@ const resolvers = {
     date_of_birth: (c) => orThrow(readDate(c.date_of_birth), 'date_of_birth'),
     address: (c) => orThrow(readObject(c.address, ADDRESS_PARTS), 'address'),
     SyncData: (c) => orThrow(readObject(c.SyncData, ['Provider', 'ID']), 'SyncData'),
-    ...Object.fromEntries(
-      [
-        'full_name', 'first_name', 'last_name', 'organization_id', 'country', 'group',
-        'kyc_status', 'customer_type', 'source', 'gender', 'means_of_identity', 'email',
-        'phone_number', 'bvn', 'place_of_birth', 'image_url', 'means_of_identity_url',
-        'identity_url',
-      ].map((field) => [field, textField(field)]),
+    accounts: (c, _args, ctx) => ctx.customerAccounts.load(c.id),
+    cards: (c, _args, ctx) => ctx.customerCards.load(c.id),
+    wallets: (c, _args, ctx) => ctx.customerWallets.load(c.id),
+    transactions: (c, args, ctx) => transactionPage(ctx, 'customer_id', c.id, args),
+    ...textFields(
+      'full_name', 'first_name', 'last_name', 'organization_id', 'country', 'group',
+      'kyc_status', 'customer_type', 'source', 'gender', 'means_of_identity', 'email',
+      'phone_number', 'bvn', 'place_of_birth', 'image_url', 'means_of_identity_url',
+      'identity_url',
     ),
+  },
+
+  Account: {
+    ...textFields('id', 'name', 'account_number', 'bank_name', 'type', 'currency', 'alias'),
+    customer_id: idField('customer_id'),
+    status: (a) => orThrow(readKeyword(a.status, ACCOUNT_STATUSES), 'status'),
+    balance: moneyField('balance'),
+    kyc_tier: (a) => orThrow(readKycTier(a.kyc_tier), 'kyc_tier'),
+    customer: (a, _args, ctx) => byId(ctx.customers, a.customer_id),
+    created_at: (a) => orThrow(readDateTime(a.created_at), 'created_at'),
+    updated_at: (a) => orThrow(readDateTime(a.updated_at), 'updated_at'),
+    transactions: (a, args, ctx) => transactionPage(ctx, 'account_id', a.id, args),
+  },
+
+  Card: {
+    ...textFields('id', 'name', 'type', 'brand', 'currency'),
+    customer_id: idField('customer_id'),
+    status: (c) => orThrow(readKeyword(c.status, CARD_STATUSES), 'status'),
+    billing_address: (c) => orThrow(readObject(c.billing_address, ADDRESS_PARTS), 'billing_address'),
+    expiry_month: (c) => orThrow(readInt(c.expiry_month), 'expiry_month'),
+    expiry_year: (c) => orThrow(readInt(c.expiry_year), 'expiry_year'),
+    created_at: (c) => orThrow(readDateTime(c.created_at), 'created_at'),
+    updated_at: (c) => orThrow(readDateTime(c.updated_at), 'updated_at'),
+    customer: (c, _args, ctx) => byId(ctx.customers, c.customer_id),
+  },
+
+  Wallet: {
+    ...textFields('id', 'alias', 'account_number', 'bank_name', 'status'),
+    customer_id: idField('customer_id'),
+    balance: moneyField('balance'),
+    created_at: (w) => orThrow(readDateTime(w.created_at), 'created_at'),
+    customer: (w, _args, ctx) => byId(ctx.customers, w.customer_id),
+  },
+
+  Transaction: {
+    ...textFields('id', 'reference', 'narration', 'payment_method', 'payment_type', 'source'),
+    account_id: idField('account_id'),
+    customer_id: idField('customer_id'),
+    amount: moneyField('amount'),
+    fee: moneyField('fee'),
+    previous_account_balance: moneyField('previous_account_balance'),
+    current_account_balance: moneyField('current_account_balance'),
+    drcr: (t) => orThrow(readKeyword(t.drcr, DRCRS), 'drcr'),
+    status: (t) => orThrow(readKeyword(t.status, TRANSACTION_STATUSES), 'status'),
+    account: (t, _args, ctx) => byId(ctx.accounts, t.account_id),
+    customer: (t, _args, ctx) => byId(ctx.customers, t.customer_id),
+    created_at: (t) => orThrow(readDateTime(t.created_at), 'created_at'),
   },
 
   Address: Object.fromEntries(ADDRESS_PARTS.map((part) => [part, textField(part)])),
@@ -435,15 +627,29 @@ process.on('unhandledRejection', (reason) => {
   console.error('unhandled rejection:', reason);
 });
 
+// A per-request loader over a one-key Bloc call (Bloc has no batch endpoints): the keys of a
+// batch are asked for concurrently, each once; a failed key is an Error in its place.
+function loader(fetchOne, options) {
+  return new DataLoader((keys) => Promise.all(keys.map((key) => fetchOne(key).catch((error) => error))), options);
+}
+
 const { url } = await startStandaloneServer(server, {
   listen: { port: PORT, host: HOST },
-  // A fresh data source and loader per HTTP request (shared by the operations of a batch).
+  // A fresh data source and loaders per HTTP request (shared by the operations of a batch).
   context: async () => {
     const bloc = new BlocAPI({ cache: server.cache, fetch: keepAliveFetch });
-    const customers = new DataLoader((ids) =>
-      Promise.all(ids.map((id) => bloc.getCustomer(id).catch((error) => error))),
-    );
-    return { bloc, customers, listing: undefined };
+    return {
+      bloc,
+      listing: undefined,
+      customers: loader((id) => bloc.getCustomer(id)),
+      accounts: loader((id) => bloc.getAccount(id)),
+      accountsByNumber: loader((number) => bloc.getAccountByNumber(number)),
+      transactionsByReference: loader((reference) => bloc.getTransaction(reference)),
+      customerAccounts: loader((id) => bloc.customerAccounts(id)),
+      customerCards: loader((id) => bloc.customerCards(id)),
+      customerWallets: loader((id) => bloc.customerWallets(id)),
+      transactions: loader((page) => loadTransactions(bloc, page), { cacheKeyFn: JSON.stringify }),
+    };
   },
 });
 
