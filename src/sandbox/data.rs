@@ -24,8 +24,8 @@ pub const CUSTOMER_COUNT: usize = 60;
 /// an ObjectId's 3-byte counter, which is what keeps their ids unique.
 pub const MAX_CUSTOMERS: usize = 1 << 24;
 
-const SEED: u64 = 0x0b10_c5a1_dbcf_2023;
-const ORGANIZATION_ID: &str = "640b045929eb9cf45bc720c9";
+pub(super) const SEED: u64 = 0x0b10_c5a1_dbcf_2023;
+pub(super) const ORGANIZATION_ID: &str = "640b045929eb9cf45bc720c9";
 
 /// The default sandbox's customers ([`CUSTOMER_COUNT`] of them), in list order.
 pub fn customers() -> &'static [Value] {
@@ -42,10 +42,11 @@ pub fn generate(count: usize) -> Vec<Value> {
     (0..count).map(|n| customer(n, count, &mut rng)).collect()
 }
 
-struct SplitMix(u64);
+/// The generator behind every value here; relations draw from their own streams of it.
+pub(super) struct SplitMix(pub(super) u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -53,7 +54,7 @@ impl SplitMix {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 
@@ -61,7 +62,7 @@ impl SplitMix {
         clippy::indexing_slicing,
         reason = "`below(n)` is below `n`, and every list here is a non-empty constant"
     )]
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+    pub(super) fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[self.below(items.len() as u64) as usize]
     }
 
@@ -72,7 +73,7 @@ impl SplitMix {
     }
 }
 
-const FIRST_FEMALE: &[&str] = &[
+pub(super) const FIRST_FEMALE: &[&str] = &[
     "Adaeze",
     "Funmilayo",
     "Aisha",
@@ -90,7 +91,7 @@ const FIRST_FEMALE: &[&str] = &[
     "Halima",
     "Nneka",
 ];
-const FIRST_MALE: &[&str] = &[
+pub(super) const FIRST_MALE: &[&str] = &[
     "Chukwuemeka",
     "Oluwaseun",
     "Ibrahim",
@@ -108,7 +109,7 @@ const FIRST_MALE: &[&str] = &[
     "Kayode",
     "Uche",
 ];
-const LAST: &[&str] = &[
+pub(super) const LAST: &[&str] = &[
     "Okafor",
     "Adeyemi",
     "Bello",
@@ -131,7 +132,7 @@ const LAST: &[&str] = &[
     "Umar",
 ];
 /// (city, state) pairs.
-const PLACES: &[(&str, &str)] = &[
+pub(super) const PLACES: &[(&str, &str)] = &[
     ("Ikeja", "Lagos"),
     ("Lekki", "Lagos"),
     ("Yaba", "Lagos"),

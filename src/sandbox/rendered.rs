@@ -2,8 +2,11 @@
 //! 10 MB of JSON, and re-serialising it (or cloning its `Value`s) on every call would make the
 //! sandbox, not the facade, the bottleneck of a benchmark. With live updates, each answer is
 //! the stored bytes with the current time spliced in where every `updated_at` goes.
+//!
+//! Only the customers are stored: a customer's related records are rendered when asked for
+//! (`view`), from its record here, which they embed and draw their names from.
 
-use std::collections::HashMap;
+use std::{borrow::Cow, collections::HashMap};
 
 use axum::body::Bytes;
 use serde_json::{Value, json};
@@ -104,10 +107,28 @@ impl Rendered {
         splice(&self.list, 0, self.list.len(), &self.holes, now).map(Bytes::from)
     }
 
+    /// How many customers there are.
+    pub(super) fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Customer `id`'s place in the list (its index in the seeded stream).
+    pub(super) fn position(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    /// The record at `position` as served at `now`: borrowed unless records change live.
+    pub(super) fn record(&self, position: usize, now: &str) -> Option<Cow<'_, [u8]>> {
+        let span = self.records.get(position)?;
+        match span.hole {
+            None => self.list.get(span.start..span.end).map(Cow::Borrowed),
+            Some(hole) => splice(&self.list, span.start, span.end, &[hole], now).map(Cow::Owned),
+        }
+    }
+
     /// The answer for customer `id`, or `None` when there is no such customer.
     pub(super) fn one(&self, id: &str, now: &str) -> Option<Bytes> {
-        let span = self.records.get(*self.index.get(id)?)?;
-        let record = splice(&self.list, span.start, span.end, span.hole.as_slice(), now)?;
+        let record = self.record(self.position(id)?, now)?;
         let capacity = self
             .one_prefix
             .len()

@@ -1,4 +1,6 @@
-//! The sandbox's HTTP side: `GET /v1/customers` and `GET /v1/customers/{id}`.
+//! The sandbox's HTTP side: the router, Bloc's envelope and headers, the bearer check and
+//! the customer endpoints (`GET /v1/customers`, `GET /v1/customers/{id}`); the endpoints of a
+//! customer's related records are in `related`.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -17,6 +19,7 @@ use url::Url;
 
 use super::{
     data::{self, CUSTOMER_COUNT},
+    ids, related,
     rendered::Rendered,
 };
 
@@ -78,6 +81,22 @@ pub fn router_with(options: SandboxOptions) -> Router {
     Router::new()
         .route("/v1/customers", get(list))
         .route("/v1/customers/{id}", get(one))
+        .route(
+            "/v1/accounts/customers/accounts/{id}",
+            get(related::accounts_of),
+        )
+        .route("/v1/accounts/{id}", get(related::account))
+        .route(
+            "/v1/accounts/number/{number}",
+            get(related::account_by_number),
+        )
+        .route("/v1/cards/customer/{id}", get(related::cards_of))
+        .route("/v1/wallets/customers/{id}", get(related::wallets_of))
+        .route("/v1/transactions", get(related::transactions))
+        .route(
+            "/v1/transactions/reference/{reference}",
+            get(related::transaction),
+        )
         .fallback(|| async { failure(StatusCode::NOT_FOUND, "route not found") })
         .with_state(state)
         .layer(middleware::from_fn(bloc_headers))
@@ -86,14 +105,14 @@ pub fn router_with(options: SandboxOptions) -> Router {
 }
 
 /// The router's state: the answers, and whether to stamp them with the time of serving.
-struct Served {
-    rendered: Rendered,
+pub(super) struct Served {
+    pub(super) rendered: Rendered,
     live: bool,
 }
 
 impl Served {
     /// What `updated_at` says in an answer served now (empty when records do not change).
-    fn now(&self) -> String {
+    pub(super) fn now(&self) -> String {
         if self.live {
             chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
         } else {
@@ -165,7 +184,7 @@ async fn list(State(served): State<Arc<Served>>) -> Response {
 
 async fn one(State(served): State<Arc<Served>>, Path(id): Path<String>) -> Response {
     // Bloc ids are Mongo ObjectIds; anything else is a malformed request there too.
-    if id.len() != 24 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !ids::well_formed(&id) {
         return failure(StatusCode::BAD_REQUEST, "invalid customer id");
     }
     match served.rendered.one(&id, &served.now()) {
@@ -175,7 +194,7 @@ async fn one(State(served): State<Arc<Served>>, Path(id): Path<String>) -> Respo
 }
 
 /// A 200 with pre-serialised JSON, headed as axum's `Json` heads it.
-fn json_body(body: Bytes) -> Response {
+pub(super) fn json_body(body: Bytes) -> Response {
     (
         [(
             header::CONTENT_TYPE,
@@ -187,7 +206,7 @@ fn json_body(body: Bytes) -> Response {
 }
 
 /// Bloc's error envelope.
-fn failure(status: StatusCode, message: &str) -> Response {
+pub(super) fn failure(status: StatusCode, message: &str) -> Response {
     (
         status,
         Json(json!({ "success": false, "message": message })),

@@ -19,7 +19,7 @@ use super::*;
 /// customers: the records tests and docs quote.
 const FIRST_60_SHA256: &str = "da4e36cf6a3767286d1cde4bab7f6a9ceee10b515af5a50eb0294ccd41cd49a9";
 
-async fn get(router: &Router, path: &str) -> (StatusCode, Value) {
+pub(super) async fn get(router: &Router, path: &str) -> (StatusCode, Value) {
     let (status, body) = get_bytes(router, path).await;
     (status, serde_json::from_slice(&body).unwrap())
 }
