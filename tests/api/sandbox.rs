@@ -205,6 +205,73 @@ async fn readme_examples_run_against_the_sandbox() {
         ))
         .await;
     insta::assert_json_snapshot!("readme_aliased", aliased);
+
+    // GraphiQL's second tab: the customer page (README, "A customer's whole picture").
+    let page = app
+        .query_with(
+            r#"query CustomerPage($id: ID!) { customer(id: $id) { name kyc_tier
+                 accounts { account_number bank_name status balance { amount currency } }
+                 cards { brand status expiry_month expiry_year }
+                 transactions(limit: 5) { reference drcr status amount { amount } created_at } } }"#,
+            serde_json::json!({ "id": "63bda62fa4ac9ae1e8db9996" }),
+        )
+        .await;
+    insta::assert_json_snapshot!("readme_customer_page", page);
+}
+
+/// Through the facade, every sandbox account's transactions chain: each starts from the one
+/// before, and the newest ends at the account's balance (what the README's amounts rest on).
+#[tokio::test]
+async fn sandbox_balances_add_up_through_the_facade() {
+    let sandbox = running().await;
+    let app = TestApp {
+        state: AppState::new(config(sandbox.base_url.clone())).unwrap(),
+        bloc: wiremock::MockServer::start().await,
+    };
+    let kobo = |money: &serde_json::Value| money["kobo"].as_str().unwrap().parse::<i64>().unwrap();
+    let mut checked = 0;
+    let mut past_32_bits = 0;
+    for customer in &sandbox::customers()[..20] {
+        let id = customer["id"].as_str().unwrap();
+        let response = app
+            .query(&format!(
+                r#"{{ customer(id: "{id}") {{ accounts {{ balance {{ kobo }} transactions(limit: 40) {{
+                     drcr status amount {{ kobo }} fee {{ kobo }}
+                     previous_account_balance {{ kobo }} current_account_balance {{ kobo }} }} }} }} }}"#
+            ))
+            .await;
+        assert!(response.get("errors").is_none(), "{response}");
+        for account in response["data"]["customer"]["accounts"].as_array().unwrap() {
+            let balance = kobo(&account["balance"]);
+            past_32_bits += usize::from(balance > i64::from(i32::MAX));
+            // Newest first: walk them oldest first.
+            let transactions: Vec<_> = account["transactions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .rev()
+                .collect();
+            let mut running = 0;
+            for t in &transactions {
+                assert_eq!(kobo(&t["previous_account_balance"]), running, "{t}");
+                let (amount, fee) = (kobo(&t["amount"]), kobo(&t["fee"]));
+                let after = match (t["status"].as_str().unwrap(), t["drcr"].as_str().unwrap()) {
+                    ("SUCCESSFUL", "CREDIT") => running + amount - fee,
+                    ("SUCCESSFUL", "DEBIT") => running - amount - fee,
+                    _ => running,
+                };
+                assert_eq!(kobo(&t["current_account_balance"]), after, "{t}");
+                running = after;
+                checked += 1;
+            }
+            assert_eq!(
+                balance, running,
+                "the account's balance is its last transaction's"
+            );
+        }
+    }
+    assert!(checked > 100, "only {checked} transactions");
+    assert_eq!(past_32_bits, 1);
 }
 
 #[tokio::test]
