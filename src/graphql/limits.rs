@@ -761,6 +761,35 @@ mod tests {
     }
 
     #[test]
+    fn relations_are_priced_per_parent_item_through_fragments_and_variables() {
+        // The list, then per customer its accounts, and per assumed account (10) two pages
+        // of transactions (60 of 50 a page).
+        let footprint = check(
+            "query($n: Int) { customers(limit: $n) { ...F } } \
+             fragment F on Customer { accounts { transactions(limit: 60) { id } } }",
+            r#"{"n": 3}"#,
+        )
+        .unwrap();
+        assert_eq!(footprint.calls(), 1 + 3 * (1 + 10 * 2));
+        // A relation under a lookup, and the same lookup twice.
+        let footprint = check(
+            r#"{ a: account(id: "x") { customer { id } } b: account(id: "x") { id }
+                 t: transaction(reference: "r") { account { id } } }"#,
+            "{}",
+        )
+        .unwrap();
+        assert_eq!(footprint.calls(), 2 + 1 + 1);
+        // `limit: 0` makes no call; an inline fragment on Account is priced as one.
+        let footprint = check(
+            r#"{ customer(id: "c") { transactions(limit: 0) { id }
+                 accounts { ... on Account { customer { id } } } } }"#,
+            "{}",
+        )
+        .unwrap();
+        assert_eq!(footprint.calls(), 1 + 1 + 10);
+    }
+
+    #[test]
     fn doubling_fragments_stop_the_walk_at_the_first_bound_whatever_the_nesting() {
         for n in [20, 30, 64, 200] {
             let customer = doubling(n, "Query", "customer(id: \"a\") { id }");

@@ -147,7 +147,7 @@ fn client_add_prints_a_key_once_and_a_clients_file_entry_that_accepts_it() {
             "add",
             "ios-app",
             "--scopes",
-            "customers:read,customers:pii",
+            "customers:read,customers:pii,finance:read",
             "--rate",
             "120",
         ])
@@ -179,6 +179,12 @@ fn client_add_prints_a_key_once_and_a_clients_file_entry_that_accepts_it() {
     let principal = auth.authenticate(&headers).unwrap();
     assert_eq!(principal.id, "ios-app");
     assert!(principal.scopes.contains(bloc_graphql::auth::Scope::Pii));
+    assert!(
+        principal
+            .scopes
+            .contains(bloc_graphql::auth::Scope::Finance)
+    );
+    assert!(entry.contains(r#"scopes = ["customers:read", "customers:pii", "finance:read"]"#));
     std::fs::remove_dir_all(dir).unwrap();
 }
 

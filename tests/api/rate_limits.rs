@@ -156,3 +156,23 @@ async fn a_batch_takes_a_token_per_distinct_id_and_one_for_the_list() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+#[tokio::test]
+async fn relations_are_charged_per_parent_before_they_run() {
+    let auth = AuthConfig {
+        clients: vec![entry("slow", SLOW, Some(30))],
+        ..AuthConfig::default()
+    };
+    let app = spawn_app_with(move |c| c.auth = auth).await;
+    let slow = format!("Bearer {SLOW}");
+    // The list and the accounts of up to 20 customers: 21 calls, whatever Bloc then holds.
+    let table = json!({ "query": "{ customers(limit: 20) { accounts { id } } }" });
+
+    assert_eq!(
+        app.post(&table, &[("authorization", &slow)]).await.status,
+        StatusCode::OK
+    );
+    let over = app.post(&table, &[("authorization", &slow)]).await;
+    assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(codes(&over.json()), ["RATE_LIMITED"]);
+}

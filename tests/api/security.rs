@@ -205,6 +205,41 @@ async fn a_valid_jwt_gets_the_scopes_in_its_claim() {
     assert_eq!(codes(&response), ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]);
 }
 
+#[tokio::test]
+async fn a_jwt_reads_money_fields_only_with_finance_read_in_its_claim() {
+    let app = app_with(locked_down()).await;
+    let c = id(1);
+    mount_customer(&app.bloc, customer(&c), 1).await;
+    crate::mocks::mount_path(
+        &app.bloc,
+        &format!("/cards/customer/{c}"),
+        crate::mocks::list_envelope(json!([crate::mocks::card(&id(0xc1), &c)])),
+        std::time::Duration::ZERO,
+        1,
+    )
+    .await;
+    let query =
+        json!({ "query": format!(r#"{{ customer(id: "{c}") {{ name cards {{ brand }} }} }}"#) });
+    let mut claims = good_claims();
+    claims["scope"] = json!("customers:read finance:read");
+    let finance = bearer(&jwt(claims));
+    let reader = bearer(&jwt(good_claims()));
+
+    let allowed = app
+        .post(&query, &[("authorization", &finance)])
+        .await
+        .json();
+    let refused = app.post(&query, &[("authorization", &reader)]).await.json();
+
+    assert_eq!(
+        allowed["data"]["customer"]["cards"],
+        json!([{ "brand": "Verve" }]),
+        "{allowed}"
+    );
+    assert_eq!(refused["data"]["customer"]["cards"], Value::Null);
+    assert_eq!(codes(&refused), ["FORBIDDEN"]);
+}
+
 fn base64url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();
