@@ -20,7 +20,7 @@ use serde_json::Value;
 mod finance;
 
 pub use finance::{
-    Account, AccountStatus, Card, CardStatus, Drcr, Model, Money, Records, Transaction,
+    Account, AccountStatus, Card, CardStatus, Drcr, Model, Money, ObjectId, Records, Transaction,
     TransactionStatus, Wallet,
 };
 

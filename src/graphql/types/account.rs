@@ -16,7 +16,6 @@ use super::{
 use crate::{
     auth::Scope,
     bloc::{Owner, models},
-    error,
     graphql::table::{Relation, RelationCalls, object_table},
 };
 
@@ -80,12 +79,7 @@ object_table! {
         /// request, shared with every other field naming the same customer). Needs
         /// `customers:read`.
         async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
-            relation::require(ctx, &ACCOUNT_RELATIONS)?;
-            let Some(id) = self.0.customer_id.value() else {
-                return Ok(None);
-            };
-            let found = relation::loader(ctx)?.customer(&id.0).await;
-            found.map(|c| c.map(Customer)).map_err(|e| error::upstream(&e))
+            relation::customer(ctx, &ACCOUNT_RELATIONS, &self.0.customer_id).await
         }
 
         /// The account's transactions, newest first (`GET /transactions?account_id=`;
@@ -107,15 +101,9 @@ object_table! {
             #[graphql(desc = "Conditions every returned transaction meets.")]
             filter: Option<TransactionFilter>,
         ) -> Result<Option<Vec<Transaction>>> {
-            relation::require(ctx, &ACCOUNT_RELATIONS)?;
             let owner = Owner::Account(self.0.id.clone());
-            let page = relation::transaction_page(owner, limit, offset, filter)?;
-            let (found, dropped) = relation::loader(ctx)?
-                .transactions(&page)
-                .await
-                .map_err(|e| error::upstream(&e))?;
-            relation::report_dropped::<models::Transaction>(ctx, dropped);
-            Ok(Some(found.into_iter().map(Transaction).collect()))
+            let arguments = (limit, offset, filter);
+            relation::transactions(ctx, &ACCOUNT_RELATIONS, owner, arguments).await
         }
     }
 }

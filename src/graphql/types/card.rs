@@ -8,7 +8,6 @@ use super::{CUSTOMER, Customer, address::Address, enums::CardStatus, relation, s
 use crate::{
     auth::Scope,
     bloc::models,
-    error,
     graphql::table::{Relation, RelationCalls, object_table},
 };
 
@@ -57,12 +56,7 @@ object_table! {
         /// The customer the card was issued to (shared with every other field naming the
         /// same customer). Needs `customers:read`.
         async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
-            relation::require(ctx, &CARD_RELATIONS)?;
-            let Some(id) = self.0.customer_id.value() else {
-                return Ok(None);
-            };
-            let found = relation::loader(ctx)?.customer(&id.0).await;
-            found.map(|c| c.map(Customer)).map_err(|e| error::upstream(&e))
+            relation::customer(ctx, &CARD_RELATIONS, &self.0.customer_id).await
         }
     }
 }

@@ -17,7 +17,6 @@ use super::{
 use crate::{
     auth::Scope,
     bloc::{Owner, models},
-    error,
     graphql::table::{Relation, RelationCalls, object_table},
 };
 
@@ -136,9 +135,7 @@ object_table! {
         async fn accounts(&self, ctx: &Context<'_>) -> Result<Option<Vec<Account>>> {
             relation::require(ctx, &CUSTOMER_RELATIONS)?;
             let found = relation::loader(ctx)?.accounts(&self.0.id).await;
-            let records = found.map_err(|e| error::upstream(&e))?;
-            relation::report_dropped::<models::Account>(ctx, records.undecodable);
-            Ok(Some(records.items.iter().cloned().map(Account).collect()))
+            relation::listed(ctx, found, Account)
         }
 
         /// The customer's cards (`GET /cards/customer/{id}`): `[]` when there are none,
@@ -146,9 +143,7 @@ object_table! {
         async fn cards(&self, ctx: &Context<'_>) -> Result<Option<Vec<Card>>> {
             relation::require(ctx, &CUSTOMER_RELATIONS)?;
             let found = relation::loader(ctx)?.cards(&self.0.id).await;
-            let records = found.map_err(|e| error::upstream(&e))?;
-            relation::report_dropped::<models::Card>(ctx, records.undecodable);
-            Ok(Some(records.items.iter().cloned().map(Card).collect()))
+            relation::listed(ctx, found, Card)
         }
 
         /// The customer's wallets (`GET /wallets/customers/{id}`): `[]` when there are none,
@@ -156,9 +151,7 @@ object_table! {
         async fn wallets(&self, ctx: &Context<'_>) -> Result<Option<Vec<Wallet>>> {
             relation::require(ctx, &CUSTOMER_RELATIONS)?;
             let found = relation::loader(ctx)?.wallets(&self.0.id).await;
-            let records = found.map_err(|e| error::upstream(&e))?;
-            relation::report_dropped::<models::Wallet>(ctx, records.undecodable);
-            Ok(Some(records.items.iter().cloned().map(Wallet).collect()))
+            relation::listed(ctx, found, Wallet)
         }
 
         /// The customer's transactions, newest first (`GET /transactions?customer_id=`; only
@@ -180,15 +173,9 @@ object_table! {
             #[graphql(desc = "Conditions every returned transaction meets.")]
             filter: Option<TransactionFilter>,
         ) -> Result<Option<Vec<Transaction>>> {
-            relation::require(ctx, &CUSTOMER_RELATIONS)?;
             let owner = Owner::Customer(self.0.id.clone());
-            let page = relation::transaction_page(owner, limit, offset, filter)?;
-            let (found, dropped) = relation::loader(ctx)?
-                .transactions(&page)
-                .await
-                .map_err(|e| error::upstream(&e))?;
-            relation::report_dropped::<models::Transaction>(ctx, dropped);
-            Ok(Some(found.into_iter().map(Transaction).collect()))
+            let arguments = (limit, offset, filter);
+            relation::transactions(ctx, &CUSTOMER_RELATIONS, owner, arguments).await
         }
     }
 }

@@ -5,9 +5,15 @@ use std::sync::Arc;
 
 use async_graphql::{Context, InputObject, Result};
 
-use super::enums::{Drcr, TransactionStatus};
+use super::{
+    Customer, Transaction,
+    enums::{Drcr, TransactionStatus},
+};
 use crate::{
-    bloc::{Owner, models::Model},
+    bloc::{
+        self, Owner, Records,
+        models::{self, Lenient, Model, ObjectId},
+    },
     error,
     graphql::{
         guard,
@@ -64,6 +70,52 @@ pub(crate) fn report_dropped<M: Model>(ctx: &Context<'_>, undecodable: usize) {
         let error = error::upstream_records_dropped(M::NOUN, undecodable);
         ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));
     }
+}
+
+/// A list relation's answer: Bloc's failure as the field's error, records Bloc sent unreadably
+/// reported, each record wrapped as its GraphQL type.
+pub(crate) fn listed<M: Model, W>(
+    ctx: &Context<'_>,
+    found: Result<Arc<Records<M>>, bloc::Error>,
+    wrap: fn(Arc<M>) -> W,
+) -> Result<Option<Vec<W>>> {
+    let records = found.map_err(|e| error::upstream(&e))?;
+    report_dropped::<M>(ctx, records.undecodable);
+    Ok(Some(records.items.iter().cloned().map(wrap).collect()))
+}
+
+/// The customer a record names (a back-reference), through the request's loader; `None` when
+/// it names none.
+pub(crate) async fn customer(
+    ctx: &Context<'_>,
+    relations: &[Relation],
+    id: &Lenient<ObjectId>,
+) -> Result<Option<Customer>> {
+    require(ctx, relations)?;
+    let Some(id) = id.value() else {
+        return Ok(None);
+    };
+    let found = loader(ctx)?.customer(&id.0).await;
+    found
+        .map(|c| c.map(Customer))
+        .map_err(|e| error::upstream(&e))
+}
+
+/// `transactions(limit, offset, filter)` of `owner` (a customer or an account).
+pub(crate) async fn transactions(
+    ctx: &Context<'_>,
+    relations: &[Relation],
+    owner: Owner,
+    (limit, offset, filter): (Option<i32>, Option<i32>, Option<TransactionFilter>),
+) -> Result<Option<Vec<Transaction>>> {
+    require(ctx, relations)?;
+    let page = transaction_page(owner, limit, offset, filter)?;
+    let (found, dropped) = loader(ctx)?
+        .transactions(&page)
+        .await
+        .map_err(|e| error::upstream(&e))?;
+    report_dropped::<models::Transaction>(ctx, dropped);
+    Ok(Some(found.into_iter().map(Transaction).collect()))
 }
 
 /// Conditions every returned transaction meets (checked by the facade on what Bloc sends,

@@ -90,12 +90,7 @@ object_table! {
         /// The customer it belongs to (shared with every other field naming the same
         /// customer); `null` for an organisation-level transaction. Needs `customers:read`.
         async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
-            relation::require(ctx, &TRANSACTION_RELATIONS)?;
-            let Some(id) = self.0.customer_id.value() else {
-                return Ok(None);
-            };
-            let found = relation::loader(ctx)?.customer(&id.0).await;
-            found.map(|c| c.map(Customer)).map_err(|e| error::upstream(&e))
+            relation::customer(ctx, &TRANSACTION_RELATIONS, &self.0.customer_id).await
         }
     }
 }

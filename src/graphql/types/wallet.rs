@@ -8,7 +8,6 @@ use super::{CUSTOMER, Customer, money::Money, relation, scalars::DateTime};
 use crate::{
     auth::Scope,
     bloc::models,
-    error,
     graphql::table::{Relation, RelationCalls, object_table},
 };
 
@@ -48,12 +47,7 @@ object_table! {
         /// The customer the wallet belongs to (shared with every other field naming the
         /// same customer). Needs `customers:read`.
         async fn customer(&self, ctx: &Context<'_>) -> Result<Option<Customer>> {
-            relation::require(ctx, &WALLET_RELATIONS)?;
-            let Some(id) = self.0.customer_id.value() else {
-                return Ok(None);
-            };
-            let found = relation::loader(ctx)?.customer(&id.0).await;
-            found.map(|c| c.map(Customer)).map_err(|e| error::upstream(&e))
+            relation::customer(ctx, &WALLET_RELATIONS, &self.0.customer_id).await
         }
     }
 }
