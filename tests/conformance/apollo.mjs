@@ -4,6 +4,9 @@
 //
 //   node apollo.mjs <graphql url> <a good customer id> <a customer id whose fields drifted>
 //
+// The good customer's accounts fail (500), it has one card, and one of its transactions has no
+// readable amount (a non-null field), which nulls the whole `[Transaction!]` list.
+//
 // Prints one JSON line per check and exits 1 if any failed. tests/api/apollo_client.rs runs it.
 
 import { ApolloClient, HttpLink, InMemoryCache, gql } from "@apollo/client/core/index.js";
@@ -36,6 +39,26 @@ const checks = [
     variables: { id: drifted },
     expect: (data) =>
       data.customer !== null && data.customer.kyc_tier === null && data.customer.status === null,
+  },
+  {
+    name: "a customer page: a failed relation and a list nulled by a non-null item are null, the rest normalised",
+    query: gql`query Page($id: ID!) {
+      customer(id: $id) {
+        id name
+        accounts { id account_number }
+        cards { id brand billing_address { city } }
+        transactions(limit: 5) { id reference amount { kobo amount } }
+      }
+    }`,
+    variables: { id: good },
+    expect: (data) =>
+      data.customer?.name != null &&
+      data.customer.accounts === null &&
+      data.customer.cards?.length === 1 &&
+      data.customer.cards[0].billing_address?.city === "Lekki" &&
+      data.customer.transactions === null &&
+      // Normalised by id: the card is its own cache entry.
+      client.cache.extract()[`Card:${data.customer.cards[0].id}`]?.brand === "Verve",
   },
 ];
 
