@@ -111,3 +111,36 @@ async fn a_bloc_that_ignores_the_page_parameter_is_not_asked_twice_for_nothing()
         10
     );
 }
+
+#[tokio::test]
+async fn a_bloc_with_endless_pages_of_someone_elses_transactions_gets_only_the_priced_pages() {
+    let app = app().await;
+    let (c, other) = (id(1), id(2));
+    mount_customer(&app.bloc, customer(&c), 1).await;
+    // Every page full of another customer's transactions, fresh ids each time, and more to come.
+    for page in 1..=3u32 {
+        let others: Vec<Value> = (0..50)
+            .map(|n| transaction(page * 100 + n, &other, &id(0xb1), "CR"))
+            .collect();
+        Mock::given(method("GET"))
+            .and(path("/v1/transactions"))
+            .and(query_param("page", page.to_string().as_str()))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(page_envelope(json!(others), true)),
+            )
+            .mount(&app.bloc)
+            .await;
+    }
+
+    // 60 transactions span two pages of 50: two calls, then an empty answer, not a third call.
+    let response = app
+        .traced(&json!({ "query": format!(r#"{{ customer(id: "{c}") {{ transactions(limit: 60) {{ id }} }} }}"#) }))
+        .await;
+
+    answered(&response);
+    assert_eq!(response["data"]["customer"]["transactions"], json!([]));
+    assert_eq!(
+        response["extensions"]["upstream"]["calls"], 3,
+        "the customer and two pages"
+    );
+}
