@@ -46,7 +46,7 @@ use crate::{
 
 mod relations;
 
-pub(crate) use relations::{TransactionPage, priced_pages};
+pub(crate) use relations::{TransactionPage, priced_pages, transactions_per_page};
 
 /// A relation's fetch, shared by everything in the request that asks for the same resource.
 type SharedFetch = Shared<BoxFuture<'static, Fetched>>;

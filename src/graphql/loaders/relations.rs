@@ -18,9 +18,17 @@ use crate::{
     upstream::{Fetched, Payload, Resource},
 };
 
+// Written once: the constant and the schema's descriptions read it.
+macro_rules! transactions_per_page {
+    () => {
+        50
+    };
+}
+pub(crate) use transactions_per_page;
+
 /// Transactions asked of Bloc per page (`per_page`): the cost model prices
 /// `transactions(offset, limit)` at one call per page of these that `offset + limit` spans.
-pub(crate) const TRANSACTIONS_PER_PAGE: u32 = 50;
+pub(crate) const TRANSACTIONS_PER_PAGE: u32 = transactions_per_page!();
 
 /// The transactions of a customer or an account that a field asks for.
 pub(crate) struct TransactionPage {

@@ -16,7 +16,10 @@ use super::{
 use crate::{
     auth::Scope,
     bloc::{Owner, models},
-    graphql::table::{Relation, RelationCalls, object_table},
+    graphql::{
+        loaders::transactions_per_page,
+        table::{Relation, RelationCalls, object_table},
+    },
 };
 
 /// A Bloc virtual account (the GraphQL description is on the table below).
@@ -88,7 +91,8 @@ object_table! {
         ///
         #[doc = concat!(
             "`limit` is 0 to ", max_transactions!(), " (default ", default_transactions!(),
-            "), `offset` 0 to ", max_transactions_offset!(), "; each page of 50 that ",
+            "), `offset` 0 to ", max_transactions_offset!(), "; each page of ",
+            transactions_per_page!(), " that ",
             "`offset + limit` spans is one Bloc call. Needs `finance:read`."
         )]
         async fn transactions(

@@ -17,7 +17,10 @@ use super::{
 use crate::{
     auth::Scope,
     bloc::{Owner, models},
-    graphql::table::{Relation, RelationCalls, object_table},
+    graphql::{
+        loaders::transactions_per_page,
+        table::{Relation, RelationCalls, object_table},
+    },
 };
 
 /// The fields of `Customer` that reach Bloc again: everything Bloc layers on a customer.
@@ -160,7 +163,8 @@ object_table! {
         ///
         #[doc = concat!(
             "`limit` is 0 to ", max_transactions!(), " (default ", default_transactions!(),
-            "), `offset` 0 to ", max_transactions_offset!(), "; each page of 50 that ",
+            "), `offset` 0 to ", max_transactions_offset!(), "; each page of ",
+            transactions_per_page!(), " that ",
             "`offset + limit` spans is one Bloc call. Needs `finance:read`."
         )]
         async fn transactions(
