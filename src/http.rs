@@ -77,6 +77,7 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/status", get(status))
         .route("/metrics", get(metrics))
 }
 
@@ -85,18 +86,33 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: configuration loaded (it is, or the process would not be serving) and the
-/// circuit to Bloc closed. It spends no upstream budget.
+/// Readiness: what is this replica's own. It is serving, so it started and its configuration
+/// loaded; it is not ready once it is shutting down. Bloc's state is deliberately not part of
+/// it: when Bloc fails, every replica fails alike, and taking them all out of the Service would
+/// turn stale answers and clear errors into refused connections (see `/status`).
 async fn readyz(State(state): State<AppState>) -> Response {
-    if state.gateway().circuit_open() {
+    if state.draining() {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: Bloc is failing, calls are paused\n",
+            "not ready: shutting down\n",
         )
             .into_response()
     } else {
         "ready\n".into_response()
     }
+}
+
+/// The replica's state and what it depends on, as JSON, for people and dashboards: never a
+/// probe's verdict (see `readyz`). It spends no upstream budget.
+async fn status(State(state): State<AppState>) -> Response {
+    let gateway = state.gateway();
+    let body = serde_json::json!({
+        "ready": !state.draining(),
+        "shutting_down": state.draining(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "bloc": { "circuit": gateway.circuit_state() },
+    });
+    axum::Json(body).into_response()
 }
 
 /// Prometheus text format.

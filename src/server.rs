@@ -169,6 +169,13 @@ pub async fn serve_until(
             }
         })
     };
+    let signal = {
+        let state = state.clone();
+        async move {
+            signal.await;
+            state.begin_draining();
+        }
+    };
     connections::serve(listener, app(state), &limits, signal, grace).await;
     janitor.abort();
     Ok(())

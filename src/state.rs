@@ -29,6 +29,9 @@ struct Inner {
     persisted: PersistedQueries,
     rate_limits: RateLimits,
     graphiql: Page,
+    /// Set once the server stops taking new connections (a signal came): readiness fails, so a
+    /// load balancer still polling over a kept-alive connection takes the replica out.
+    draining: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ impl AppState {
             persisted: PersistedQueries::new(&config.persisted),
             rate_limits: RateLimits::new(&config.auth),
             graphiql: Page::new(&config.exposure.graphiql)?,
+            draining: std::sync::atomic::AtomicBool::new(false),
             policy: Policy {
                 documents: DocumentCache::with_budget(config.limits.document_cache_bytes),
                 limits: config.limits.operation.clone(),
@@ -98,5 +102,17 @@ impl AppState {
     /// The service's metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.0.metrics
+    }
+
+    /// Marks the replica as shutting down (readiness fails from now on).
+    pub fn begin_draining(&self) {
+        self.0
+            .draining
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether the replica is shutting down.
+    pub fn draining(&self) -> bool {
+        self.0.draining.load(std::sync::atomic::Ordering::Acquire)
     }
 }

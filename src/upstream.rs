@@ -289,6 +289,17 @@ impl Gateway {
         self.0.breaker.is_open()
     }
 
+    /// The circuit's state in words: `closed`, `open` (calls paused) or `half_open` (one probe
+    /// allowed), as the `bloc_circuit_state` gauge has it.
+    pub fn circuit_state(&self) -> &'static str {
+        match self.0.breaker.gauge() {
+            0 => "closed",
+            1 if self.0.breaker.is_open() => "open",
+            // Open with its cool-down over: the next call is the probe.
+            _ => "half_open",
+        }
+    }
+
     /// One customer by id; `None` when Bloc does not know it.
     pub async fn customer(&self, id: &str, call: &Call) -> Result<Option<Arc<Customer>>, Error> {
         match self.get(Resource::Customer(id.to_owned()), call).await? {

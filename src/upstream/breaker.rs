@@ -84,7 +84,7 @@ impl Breaker {
         }
     }
 
-    /// Whether calls are being refused now (for `/readyz`).
+    /// Whether calls are being refused now (for `/status`).
     pub fn is_open(&self) -> bool {
         matches!(*self.lock(), State::Open { until } if Instant::now() < until)
     }

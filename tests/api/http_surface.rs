@@ -44,6 +44,52 @@ async fn healthz_answers_ok_without_calling_bloc() {
 }
 
 #[tokio::test]
+async fn readiness_is_the_replicas_own_state_and_status_says_how_bloc_is() {
+    let app = spawn_app().await;
+    let get_text = |uri: &'static str| {
+        let state = app.state.clone();
+        async move { send(&state, Request::get(uri).body(Body::empty()).unwrap()).await }
+    };
+
+    let ready = get_text("/readyz").await;
+    let status = get_text("/status").await;
+    assert_eq!(
+        (ready.status, ready.text.as_str()),
+        (StatusCode::OK, "ready\n")
+    );
+    assert_eq!(
+        status.json(),
+        json!({ "ready": true, "shutting_down": false, "version": env!("CARGO_PKG_VERSION"),
+                "bloc": { "circuit": "closed" } })
+    );
+
+    // A stop signal: the server stops taking connections and the replica is no longer ready.
+    let (addr, stop, served) = serve_with(|_| {}).await;
+    TcpStream::connect(addr).await.unwrap();
+    drop(stop);
+    tokio::time::timeout(PATIENCE, async {
+        while !served.state.draining() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the signal marks the replica as draining");
+    let draining = send(
+        &served.state,
+        Request::get("/readyz").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(draining.status, StatusCode::SERVICE_UNAVAILABLE);
+    let status = send(
+        &served.state,
+        Request::get("/status").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status.json()["shutting_down"], true);
+    assert!(app.upstream_paths().await.is_empty(), "no Bloc call");
+}
+
+#[tokio::test]
 async fn graphiql_is_served_at_the_root_and_to_browsers_at_graphql() {
     let app = spawn_app().await;
     let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";

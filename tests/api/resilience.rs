@@ -235,6 +235,16 @@ async fn ready(app: &TestApp) -> StatusCode {
     .status
 }
 
+/// The circuit's state as `/status` reports it.
+async fn circuit(app: &TestApp) -> String {
+    let reply = send(
+        &app.state,
+        Request::get("/status").body(Body::empty()).unwrap(),
+    )
+    .await;
+    reply.json()["bloc"]["circuit"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn the_breaker_opens_after_repeated_failures_and_closes_after_recovery() {
     let app = spawn_app_with(|c| {
@@ -258,7 +268,9 @@ async fn the_breaker_opens_after_repeated_failures_and_closes_after_recovery() {
             ["UPSTREAM_UNAVAILABLE"]
         );
     }
-    assert_eq!(ready(&app).await, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(circuit(&app).await, "open");
+    // Readiness is the replica's own: a Bloc outage does not take it out of its Service.
+    assert_eq!(ready(&app).await, StatusCode::OK);
     let paused = app.post(&lookup(9), &[]).await.json();
     assert_eq!(codes(&paused), ["UPSTREAM_UNAVAILABLE"]);
     assert!(
@@ -274,6 +286,7 @@ async fn the_breaker_opens_after_repeated_failures_and_closes_after_recovery() {
     tokio::time::sleep(Duration::from_millis(250)).await;
     let recovered = app.post(&lookup(9), &[]).await.json();
     assert_eq!(recovered["data"]["customer"]["id"], id(9), "{recovered}");
+    assert_eq!(circuit(&app).await, "closed");
     assert_eq!(ready(&app).await, StatusCode::OK);
 }
 
