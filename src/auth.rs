@@ -5,14 +5,23 @@
 //! configured, a JWT from the client's identity provider. Without a token the request is
 //! anonymous, which is refused unless anonymous access is switched on. A token that is
 //! present but wrong is always refused: a bad credential never falls back to anonymous.
+//!
+//! JWT keys are one configured key, or the provider's published keys (JWKS), fetched in the
+//! background; a token naming a key not held yet makes [`AuthConfig::identify`] wait for
+//! one (rate-limited) fetch of the keys before it answers.
 
 mod clients;
+mod jwk;
+mod jwks;
 mod jwt;
 mod scopes;
 
 use axum::http::{HeaderMap, header};
+use jwt::Refusal;
 
 pub use clients::{ClientEntry, KEY_PREFIX, generate_key, load_clients, random_hex, sha256_hex};
+pub(crate) use jwks::is_loopback;
+pub use jwks::{JwksConfig, KeysStatus};
 pub use jwt::{JwtConfig, JwtVerifier};
 pub use scopes::{Scope, Scopes};
 
@@ -99,8 +108,10 @@ impl AuthConfig {
                 if n == 1 { "" } else { "s" }
             ));
         }
-        if self.jwt.is_some() {
-            ways.push("JWTs".to_owned());
+        match self.jwt.as_ref().map(JwtVerifier::jwks_url) {
+            Some(Some(url)) => ways.push(format!("JWTs (keys from {url})")),
+            Some(None) => ways.push("JWTs".to_owned()),
+            None => {}
         }
         if let Some(anonymous) = &self.anonymous {
             ways.push(format!("anonymous with {:?}", anonymous.scopes));
@@ -111,14 +122,50 @@ impl AuthConfig {
         ways.join(", ")
     }
 
-    /// Authenticates a request from its headers.
+    /// Authenticates a request from its headers, fetching the JWT keys again first when the
+    /// token names one not held yet (at most one fetch per [`JwksConfig::min_interval`],
+    /// shared by every request waiting for it).
+    pub async fn identify(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
+        match self.attempt(headers) {
+            Attempt::Decided(outcome) => outcome,
+            Attempt::UnknownKey(jwt) => {
+                jwt.refresh_keys().await;
+                self.authenticate(headers)
+            }
+        }
+    }
+
+    /// Authenticates a request from its headers with the keys held now, without waiting: a
+    /// JWT naming a key not held is refused.
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
+        match self.attempt(headers) {
+            Attempt::Decided(outcome) => outcome,
+            Attempt::UnknownKey(_) => Err(AuthError::Invalid),
+        }
+    }
+
+    fn attempt<'a>(&'a self, headers: &'a HeaderMap) -> Attempt<'a> {
+        Attempt::Decided(match self.credentials(headers) {
+            Ok(Credentials::Anonymous(access)) => Ok(anonymous(access)),
+            Ok(Credentials::Key(token)) => {
+                clients::find(&self.clients, token).ok_or(AuthError::Invalid)
+            }
+            Ok(Credentials::Jwt(jwt, token)) => match jwt.verify(token) {
+                Err(Refusal::UnknownKey) => return Attempt::UnknownKey(jwt),
+                outcome => outcome.map_err(AuthError::from),
+            },
+            Err(error) => Err(error),
+        })
+    }
+
+    /// What the request presents.
+    fn credentials<'a>(&'a self, headers: &'a HeaderMap) -> Result<Credentials<'a>, AuthError> {
         let mut values = headers.get_all(header::AUTHORIZATION).iter();
         let Some(value) = values.next() else {
             return self
                 .anonymous
                 .as_ref()
-                .map(anonymous)
+                .map(Credentials::Anonymous)
                 .ok_or(AuthError::Missing);
         };
         if values.next().is_some() {
@@ -133,13 +180,26 @@ impl AuthConfig {
             .filter(|token| !token.is_empty())
             .ok_or(AuthError::Invalid)?;
         if token.starts_with(KEY_PREFIX) {
-            return clients::find(&self.clients, token).ok_or(AuthError::Invalid);
+            return Ok(Credentials::Key(token));
         }
         match &self.jwt {
-            Some(jwt) => jwt.verify(token),
+            Some(jwt) => Ok(Credentials::Jwt(jwt, token)),
             None => Err(AuthError::Invalid),
         }
     }
+}
+
+/// What a request presents.
+enum Credentials<'a> {
+    Anonymous(&'a AnonymousAccess),
+    Key(&'a str),
+    Jwt(&'a JwtVerifier, &'a str),
+}
+
+/// A verdict, or a JWT naming a key not held yet.
+enum Attempt<'a> {
+    Decided(Result<Principal, AuthError>),
+    UnknownKey(&'a JwtVerifier),
 }
 
 fn anonymous(access: &AnonymousAccess) -> Principal {

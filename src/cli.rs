@@ -14,8 +14,8 @@ use url::Url;
 
 use crate::{
     auth::{
-        AnonymousAccess, AuthConfig, ClientEntry, JwtConfig, JwtVerifier, PerMinute, Scopes,
-        generate_key, load_clients,
+        AnonymousAccess, AuthConfig, ClientEntry, JwksConfig, JwtConfig, JwtVerifier, PerMinute,
+        Scopes, generate_key, load_clients,
     },
     config::{
         BlocConfig, Config, ConnectionLimits, Exposure, GraphiqlConfig, Limits, OperationLimits,
@@ -199,6 +199,14 @@ pub struct AuthArgs {
     #[arg(long, env = "JWT_PUBLIC_KEY_FILE", value_name = "FILE")]
     pub jwt_public_key: Option<PathBuf>,
 
+    /// URL of the identity provider's JWKS (e.g. `https://TENANT.auth0.com/.well-known/jwks.json`):
+    /// its keys verify client JWTs, each with its own algorithm, picked by the token's `kid`.
+    /// Fetched at start-up, on a schedule, and when a token names an unknown key
+    /// (rate-limited). https:// only (http:// to a loopback host). Instead of
+    /// --jwt-public-key and JWT_HS256_SECRET; needs --jwt-issuer and --jwt-audience.
+    #[arg(long, env = "JWT_JWKS_URL", value_name = "URL")]
+    pub jwt_jwks_url: Option<Url>,
+
     /// Algorithm of --jwt-public-key.
     #[arg(long, env = "JWT_ALGORITHM", value_enum, default_value = "rs256")]
     pub jwt_algorithm: JwtAlgorithm,
@@ -308,8 +316,9 @@ pub enum Command {
     #[command(subcommand)]
     Client(ClientCommand),
     /// Check the configuration and prove the Bloc key works with one upstream call, then
-    /// print a verdict (exit 0: ready; 1: Bloc refused the key or could not be reached;
-    /// 2: the configuration is invalid). For deploy pipelines.
+    /// print a verdict (exit 0: ready; 1: Bloc refused the key or could not be reached, or
+    /// the JWKS of --jwt-jwks-url could not be fetched; 2: the configuration is invalid). For
+    /// deploy pipelines.
     Check,
     /// Ask a running facade's `/healthz` (exit 0 when it answers 200, else 1). For container
     /// health checks, where the image has no curl.
@@ -525,13 +534,22 @@ impl Cli {
             .ok()
             .filter(|s| !s.is_empty())
             .map(SecretString::from);
+        let ways = [
+            hs256.is_some(),
+            a.jwt_public_key.is_some(),
+            a.jwt_jwks_url.is_some(),
+        ];
+        if ways.into_iter().filter(|set| *set).count() > 1 {
+            return Err(format!(
+                "set one of {JWT_SECRET_ENV}, --jwt-public-key and --jwt-jwks-url, not several"
+            ));
+        }
+        let claims = || match (&a.jwt_issuer, &a.jwt_audience) {
+            (Some(issuer), Some(audience)) => Ok((issuer, audience)),
+            _ => Err("JWT verification needs --jwt-issuer and --jwt-audience".to_owned()),
+        };
         let key = match (&hs256, &a.jwt_public_key) {
-            (Some(_), Some(_)) => {
-                return Err(format!(
-                    "set either {JWT_SECRET_ENV} or --jwt-public-key, not both"
-                ));
-            }
-            (Some(secret), None) => Some((
+            (Some(secret), _) => Some((
                 jsonwebtoken::DecodingKey::from_secret(secret.expose_secret().as_bytes()),
                 jsonwebtoken::Algorithm::HS256,
             )),
@@ -548,12 +566,9 @@ impl Cli {
             }
             (None, None) => None,
         };
-        let jwt = match key {
-            None => None,
-            Some((key, algorithm)) => {
-                let (Some(issuer), Some(audience)) = (&a.jwt_issuer, &a.jwt_audience) else {
-                    return Err("JWT verification needs --jwt-issuer and --jwt-audience".into());
-                };
+        let jwt = match (key, &a.jwt_jwks_url) {
+            (Some((key, algorithm)), _) => {
+                let (issuer, audience) = claims()?;
                 Some(JwtVerifier::new(JwtConfig {
                     key,
                     algorithm,
@@ -563,6 +578,17 @@ impl Cli {
                     rate: a.jwt_rate,
                 }))
             }
+            (None, Some(url)) => {
+                let (issuer, audience) = claims()?;
+                Some(JwtVerifier::from_jwks(
+                    JwksConfig::new(url.clone()),
+                    issuer,
+                    audience,
+                    &a.jwt_scopes_claim,
+                    a.jwt_rate,
+                )?)
+            }
+            (None, None) => None,
         };
         let auth = AuthConfig {
             clients,
@@ -572,7 +598,8 @@ impl Cli {
         if !auth.accepts_anyone() {
             return Err(
                 "no client can authenticate: pass --clients FILE, configure JWTs \
-                        (JWT_HS256_SECRET or --jwt-public-key), or --allow-anonymous"
+                        (JWT_HS256_SECRET, --jwt-public-key or --jwt-jwks-url), or \
+                        --allow-anonymous"
                     .into(),
             );
         }

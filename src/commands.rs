@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use tokio::net::TcpListener;
 
 use crate::{
-    auth::{Scope, generate_key, sha256_hex},
+    auth::{KeysStatus, Scope, generate_key, sha256_hex},
     bloc::{BlocClient, CallOptions, Error as BlocError},
     cli::{Cli, ClientAddArgs, ClientCommand, Command, HealthcheckArgs, secret_key_from_env},
     config::Config,
@@ -108,7 +108,8 @@ async fn configure(cli: &Cli) -> anyhow::Result<(Config, Option<sandbox::Running
 const PROBE_ID: &str = "bloc-graphql-check";
 
 /// `bloc-graphql check`: builds the whole configuration as the server would, then makes one
-/// Bloc call (`GET /customers/{PROBE_ID}`, which reads no customer) and prints a verdict.
+/// Bloc call (`GET /customers/{PROBE_ID}`, which reads no customer), fetches the JWKS when
+/// JWT keys come from one, and prints a verdict.
 async fn check(cli: &Cli) -> ExitCode {
     // `configure` validates the flags; building the state checks what they name.
     let (config, _sandbox) = match configure(cli).await {
@@ -129,6 +130,26 @@ async fn check(cli: &Cli) -> ExitCode {
         config.bloc.api_url,
         config.key_kind()
     );
+    // The facade starts without its JWT keys (and refuses JWTs until they arrive); a deploy
+    // pipeline should hear of it.
+    let jwks = match &config.auth.jwt {
+        Some(jwt) => jwt.keys_status().await,
+        None => None,
+    };
+    let jwks_failed = match jwks {
+        Some(KeysStatus {
+            error: Some(error), ..
+        }) => {
+            println!("jwks: NOT FETCHED: {error}");
+            true
+        }
+        Some(KeysStatus { keys, .. }) => {
+            let plural = if keys == 1 { "" } else { "s" };
+            println!("jwks: {keys} signing key{plural}");
+            false
+        }
+        None => false,
+    };
     let options = CallOptions {
         timeout: Some(config.bloc.call_timeout),
         request_id: None,
@@ -139,6 +160,9 @@ async fn check(cli: &Cli) -> ExitCode {
     match outcome {
         Ok(_) => {
             println!("bloc: key accepted ({millis} ms)");
+            if jwks_failed {
+                return not_ready("jwt: no keys to verify client JWTs with".into(), 1);
+            }
             println!("verdict: ready");
             ExitCode::SUCCESS
         }

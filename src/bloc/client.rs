@@ -1,11 +1,7 @@
 //! The HTTP client for Bloc: one private `body` helper does auth, status mapping and the
 //! body limit for every endpoint; each endpoint then unwraps Bloc's envelope and decodes.
 
-use std::{
-    net::{IpAddr, Ipv6Addr},
-    sync::Arc,
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use reqwest::{
     StatusCode,
@@ -14,9 +10,10 @@ use reqwest::{
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use url::{Host, Url};
+use url::Url;
 
 use super::{BlocConfig, Customer, Error, RECORD_BODY_LIMIT, models::Record};
+use crate::auth::is_loopback;
 
 mod finance;
 
@@ -349,29 +346,15 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
 }
 
-/// Refuses a Bloc URL on which the key would travel in cleartext.
+/// Refuses a Bloc URL on which the key would travel in cleartext. Loopback is the one rule
+/// for every URL the service fetches (the JWKS's too), kept in `auth`, the lowest module
+/// that needs it.
 fn check_url(url: &Url) -> Result<(), BuildError> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if url.host().is_some_and(|host| is_loopback(&host)) => Ok(()),
         "http" => Err(BuildError::CleartextUrl),
         _ => Err(BuildError::NotHttpUrl),
-    }
-}
-
-/// `localhost`, 127.0.0.0/8 and `::1` (also as `::ffff:127.x.y.z`). The url crate has already
-/// normalised the host (`127.1` is 127.0.0.1, names are lowercase).
-fn is_loopback(host: &Host<&str>) -> bool {
-    let ip = match host {
-        Host::Domain(name) => return *name == "localhost",
-        Host::Ipv4(ip) => IpAddr::V4(*ip),
-        Host::Ipv6(ip) => IpAddr::V6(*ip),
-    };
-    match ip {
-        IpAddr::V4(ip) => ip.is_loopback(),
-        IpAddr::V6(ip) => {
-            ip == Ipv6Addr::LOCALHOST || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
-        }
     }
 }
 

@@ -55,8 +55,8 @@ pub(super) async fn serve(
 ) -> Response {
     let started = Instant::now();
 
-    // 1. Identify the client.
-    let principal = match state.config().auth.authenticate(headers) {
+    // 1. Identify the client (a JWT naming a key not held yet waits for the keys once).
+    let principal = match state.config().auth.identify(headers).await {
         Ok(principal) => principal,
         Err(error) => return unauthenticated(media, error),
     };

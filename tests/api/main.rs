@@ -25,6 +25,7 @@ mod finance;
 mod freshness;
 mod hostile_ids;
 mod http_surface;
+mod jwks;
 mod limits;
 mod list;
 mod ordering;
