@@ -63,7 +63,7 @@ impl BlocClient {
         options: &CallOptions,
     ) -> Result<Records<Account>, Error> {
         let url = self.segments_url(&["accounts", "customers", "accounts", customer_id])?;
-        self.records(url, options).await
+        self.records(url, Missing::IsNone, options).await
     }
 
     /// `GET /cards/customer/{id}`.
@@ -73,7 +73,7 @@ impl BlocClient {
         options: &CallOptions,
     ) -> Result<Records<Card>, Error> {
         let url = self.segments_url(&["cards", "customer", customer_id])?;
-        self.records(url, options).await
+        self.records(url, Missing::IsNone, options).await
     }
 
     /// `GET /wallets/customers/{id}`.
@@ -83,7 +83,7 @@ impl BlocClient {
         options: &CallOptions,
     ) -> Result<Records<Wallet>, Error> {
         let url = self.segments_url(&["wallets", "customers", customer_id])?;
-        self.records(url, options).await
+        self.records(url, Missing::IsNone, options).await
     }
 
     /// `GET /transactions?...`: one page of a customer's or an account's transactions. The
@@ -109,7 +109,8 @@ impl BlocClient {
             pairs.append_pair("per_page", &query.per_page.to_string());
             pairs.append_pair("page", &query.page.to_string());
         }
-        self.records(Some(url), options).await
+        // Always there: a 404 is not "no transactions" but an unexpected answer.
+        self.records(Some(url), Missing::IsError, options).await
     }
 
     /// `GET /accounts/{id}`; `None` when Bloc does not know it.
@@ -187,20 +188,19 @@ impl BlocClient {
         Ok(Some(Arc::new(record)))
     }
 
-    /// A list of records: `null` is an empty list, and so is a missing resource (the
-    /// customer-scoped endpoints answer 404 for a customer with nothing).
+    /// A list of records: `null` is an empty list, and so is a missing resource where
+    /// `missing` says so (the customer-scoped endpoints answer 404 for a customer with
+    /// nothing).
     async fn records<T: Model>(
         &self,
         url: Option<Url>,
+        missing: Missing,
         options: &CallOptions,
     ) -> Result<Records<T>, Error> {
         let Some(url) = url else {
             return Ok(Records::default());
         };
-        let Some(body) = self
-            .body(url, Missing::IsNone, self.body_limit, options)
-            .await?
-        else {
+        let Some(body) = self.body(url, missing, self.body_limit, options).await? else {
             return Ok(Records::default());
         };
         let read = move |body: &[u8]| -> Result<Records<T>, Error> {

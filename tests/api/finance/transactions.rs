@@ -144,3 +144,29 @@ async fn a_bloc_with_endless_pages_of_someone_elses_transactions_gets_only_the_p
         "the customer and two pages"
     );
 }
+
+#[tokio::test]
+async fn a_404_from_the_transactions_endpoint_is_an_error_not_an_empty_list() {
+    let app = app().await;
+    let c = id(1);
+    mount_customer(&app.bloc, customer(&c), 1).await;
+    Mock::given(method("GET"))
+        .and(path("/v1/transactions"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({ "success": false, "message": "route not found" })),
+        )
+        .expect(1)
+        .mount(&app.bloc)
+        .await;
+
+    let response = app
+        .query(&format!(
+            r#"{{ customer(id: "{c}") {{ name transactions {{ id }} }} }}"#
+        ))
+        .await;
+
+    assert_eq!(response["data"]["customer"]["name"], "Adaeze Okafor");
+    assert_eq!(response["data"]["customer"]["transactions"], Value::Null);
+    assert_eq!(crate::helpers::codes(&response), ["UPSTREAM_BAD_RESPONSE"]);
+}
