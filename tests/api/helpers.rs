@@ -196,3 +196,18 @@ pub fn client_entry(
         rate: rate_per_minute.and_then(std::num::NonZeroU32::new),
     }
 }
+
+/// `der` as a PEM block with this label (`PUBLIC KEY`, `PRIVATE KEY`).
+pub fn pem(label: &str, der: &[u8]) -> String {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    let b64 = STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|l| std::str::from_utf8(l).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}

@@ -14,17 +14,14 @@ use aws_lc_rs::{
     signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair},
 };
 use axum::http::StatusCode;
-use base64::{
-    Engine,
-    engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
-};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use bloc_graphql::auth::{AuthConfig, JwksConfig, JwtVerifier, Scopes, random_hex};
 use futures::future::join_all;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode, jwk::Jwk};
 use serde_json::{Value, json};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
 
-use crate::helpers::{TestApp, client_entry, codes, send, spawn_app_with};
+use crate::helpers::{TestApp, client_entry, codes, pem, send, spawn_app_with};
 
 const ISSUER: &str = "https://id.example.ng";
 const AUDIENCE: &str = "bloc-graphql";
@@ -90,19 +87,6 @@ fn claims() -> Value {
         "sub": "user-7", "iss": ISSUER, "aud": AUDIENCE,
         "exp": now + 600, "nbf": now - 10, "scope": "customers:read"
     })
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    let b64 = STANDARD.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|l| std::str::from_utf8(l).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
 }
 
 /// The identity provider: answers every request with what it publishes now.
