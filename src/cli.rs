@@ -19,7 +19,7 @@ use crate::{
     },
     config::{
         BlocConfig, Config, ConnectionLimits, Exposure, GraphiqlConfig, Limits, OperationLimits,
-        Resilience,
+        Resilience, SharedConfig,
     },
     persisted::{PersistedConfig, PersistedQueries},
     sandbox,
@@ -140,6 +140,9 @@ pub struct Cli {
 
     #[command(flatten)]
     pub resilience: ResilienceArgs,
+
+    #[command(flatten)]
+    pub shared: SharedArgs,
 
     /// Export trace spans to this OTLP/HTTP traces URL, e.g. `http://127.0.0.1:4318/v1/traces`
     /// (needs a build with `--features otel`).
@@ -275,6 +278,27 @@ pub struct ResilienceArgs {
     #[arg(long, env = "BREAKER_COOL_DOWN_MS",
           default_value_t = duration_ms(Resilience::DEFAULT.breaker_cool_down))]
     pub breaker_cool_down_ms: u64,
+}
+
+/// The state replicas share through Redis.
+#[derive(Debug, Args)]
+pub struct SharedArgs {
+    /// Redis for the state replicas share: one Bloc budget (--upstream-rate and
+    /// --upstream-burst become the total of every replica) and one cache. `redis://` or
+    /// `rediss://` (TLS); a password in the URL is allowed and never logged. Without it,
+    /// each replica's budget and cache are its own.
+    #[arg(long, env = "REDIS_URL", value_name = "URL", hide_env_values = true,
+          value_parser = secret_value)]
+    pub redis_url: Option<SecretString>,
+    /// Most time one Redis operation may take, in milliseconds: past it the replica serves
+    /// from its own cache, with its share of the budget, until Redis answers again.
+    #[arg(long, env = "REDIS_TIMEOUT_MS", default_value_t = SharedConfig::DEFAULT_TIMEOUT_MS)]
+    pub redis_timeout_ms: u64,
+}
+
+/// A secret flag's value, kept out of `Debug` output from here on.
+fn secret_value(value: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(value))
 }
 
 /// Limits on each GraphQL operation.
@@ -490,7 +514,28 @@ impl Cli {
                     demo_key,
                 },
             },
+            shared: self.shared_config()?,
             sandbox: self.sandbox,
+        })
+    }
+
+    fn shared_config(&self) -> Result<SharedConfig, String> {
+        let s = &self.shared;
+        if let Some(url) = &s.redis_url {
+            let scheme = url
+                .expose_secret()
+                .split_once("://")
+                .map(|(scheme, _)| scheme);
+            if !matches!(scheme, Some("redis" | "rediss")) {
+                return Err("REDIS_URL (--redis-url) must be a redis:// or rediss:// URL".into());
+            }
+        }
+        if s.redis_timeout_ms == 0 {
+            return Err("--redis-timeout-ms must be at least 1".into());
+        }
+        Ok(SharedConfig {
+            redis_url: s.redis_url.clone(),
+            timeout: Duration::from_millis(s.redis_timeout_ms),
         })
     }
 

@@ -15,7 +15,7 @@ use secrecy::ExposeSecret;
 
 pub use crate::{
     auth::AuthConfig, bloc::BlocConfig, graphiql::GraphiqlConfig, graphql::OperationLimits,
-    persisted::PersistedConfig, upstream::Resilience,
+    persisted::PersistedConfig, shared::SharedConfig, upstream::Resilience,
 };
 
 /// Everything the service needs to run.
@@ -35,6 +35,8 @@ pub struct Config {
     pub persisted: PersistedConfig,
     /// Cache, coalescing, upstream budget, retries and circuit breaker.
     pub resilience: Resilience,
+    /// The state replicas share through Redis (budget, cache), if any.
+    pub shared: SharedConfig,
     /// True when the upstream is the built-in sandbox (fake data).
     pub sandbox: bool,
 }
@@ -97,6 +99,13 @@ impl Config {
                 l.connections.header_read_timeout.as_millis(),
                 l.connections.idle_timeout.as_millis(),
             ),
+            match &self.shared.redis_url {
+                Some(_) => format!(
+                    "shared: budget and cache on Redis (each operation within {} ms)",
+                    self.shared.timeout.as_millis()
+                ),
+                None => "shared: none (this replica's budget and cache are its own)".to_owned(),
+            },
             format!(
                 "upstream: rate {upstream_rate}, fresh {} ms, served stale up to {} ms while \
                  refreshing, {} retries, breaker after {} outages",

@@ -111,6 +111,10 @@ async fn status(State(state): State<AppState>) -> Response {
         "shutting_down": state.draining(),
         "version": env!("CARGO_PKG_VERSION"),
         "bloc": { "circuit": gateway.circuit_state() },
+        "redis": gateway.shared_state().map(|(state, live)| serde_json::json!({
+            "state": state,
+            "live_replicas": live,
+        })),
     });
     axum::Json(body).into_response()
 }

@@ -8,6 +8,7 @@
 //! - [`graphql`] is the only module that knows async-graphql: the schema, one table per type,
 //!   the limits, the per-request loader and the executors;
 //! - `upstream` is the process-wide way to Bloc: cache, budget, scheduler, retries, breaker;
+//!   `shared` keeps what replicas share (budget, cache) on Redis;
 //! - `bloc` is the only module that knows Bloc's URLs and JSON.
 //!
 //! Beside them: [`config`] is the whole configuration as plain data, [`cli`] reads it from
@@ -28,6 +29,7 @@ pub mod persisted;
 pub(crate) mod ratelimit;
 pub mod sandbox;
 pub mod server;
+pub(crate) mod shared;
 pub mod state;
 pub(crate) mod telemetry;
 pub(crate) mod upstream;

@@ -53,6 +53,22 @@ pub struct Metrics {
     pub refreshes: IntCounterVec,
     /// Misses answered by joining a list call instead of a call of their own.
     pub misses_via_list: IntCounter,
+    /// Whether the shared state on Redis is in use: 1 up, 0 down (or not yet reached).
+    pub redis_up: IntGauge,
+    /// Changes of the shared state, by the state entered (`up`, `down`).
+    pub redis_transitions: IntCounterVec,
+    /// Redis operations that failed or were late, by operation.
+    pub redis_errors: IntCounterVec,
+    /// Replicas counted live by their heartbeats.
+    pub live_replicas: IntGauge,
+    /// Lookups answered from the shared cache (another replica's call).
+    pub shared_cache_hits: IntCounter,
+    /// Calls that waited for the shared bucket.
+    pub shared_budget_waits: IntCounter,
+    /// Lookups that waited for another replica's call in flight (its lease).
+    pub lease_waits: IntCounter,
+    /// Calls paid from this replica's local share of the budget while Redis was down.
+    pub local_share_calls: IntCounter,
 }
 
 impl Default for Metrics {
@@ -95,6 +111,7 @@ impl Metrics {
                 "Circuit to Bloc: 0 closed, 1 open, 2 half-open",
             )?,
         )?;
+        let gauge = |name: &str, help: &str| register(&registry, IntGauge::new(name, help)?);
         let executions = counters(
             "graphql_executions_total",
             "GraphQL operations run, by executor (direct or async_graphql)",
@@ -159,6 +176,40 @@ impl Metrics {
             misses_via_list: counter(
                 "bloc_misses_via_list_total",
                 "Misses answered by joining a list call instead of a call of their own",
+            )?,
+            redis_up: gauge(
+                "redis_up",
+                "Shared state on Redis in use: 1 up, 0 down or not reached yet",
+            )?,
+            redis_transitions: counters(
+                "redis_transitions_total",
+                "Changes of the shared state, by the state entered (up, down)",
+                &["to"],
+            )?,
+            redis_errors: counters(
+                "redis_errors_total",
+                "Redis operations that failed or were late, by operation",
+                &["op"],
+            )?,
+            live_replicas: gauge(
+                "bloc_graphql_live_replicas",
+                "Replicas counted live by their heartbeats on Redis",
+            )?,
+            shared_cache_hits: counter(
+                "bloc_shared_cache_hits_total",
+                "Lookups answered from the shared cache on Redis",
+            )?,
+            shared_budget_waits: counter(
+                "bloc_shared_budget_waits_total",
+                "Calls that waited for the shared token bucket",
+            )?,
+            lease_waits: counter(
+                "bloc_lease_waits_total",
+                "Lookups that waited for another replica's call in flight",
+            )?,
+            local_share_calls: counter(
+                "bloc_local_share_calls_total",
+                "Calls paid from this replica's local share of the budget while Redis was down",
             )?,
             registry,
             operations: Mutex::default(),

@@ -12,6 +12,7 @@ use crate::{
     metrics::Metrics,
     persisted::PersistedQueries,
     ratelimit::RateLimits,
+    shared::Shared,
     upstream::{Call, Gateway},
 };
 
@@ -40,11 +41,19 @@ impl AppState {
     pub fn new(config: Config) -> Result<Self, String> {
         let client = BlocClient::new(&config.bloc).map_err(|e| e.to_string())?;
         let metrics = Arc::new(Metrics::new());
+        let shared = Shared::new(&config.shared, &config.bloc.secret_key, metrics.clone())
+            .map_err(|e| e.to_string())?;
+        if let Some(shared) = &shared
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            shared.start();
+        }
         let gateway = Gateway::new(
             client,
             config.bloc.call_timeout,
             &config.resilience,
             metrics.clone(),
+            shared,
         );
         Ok(Self(Arc::new(Inner {
             gateway,

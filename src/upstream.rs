@@ -40,6 +40,7 @@ mod fetch;
 mod flight;
 mod planner;
 mod refresh;
+mod replicas;
 mod scheduler;
 mod settings;
 
@@ -52,16 +53,20 @@ use moka::future::Cache;
 use tokio::time::{Duration, Instant};
 
 use self::breaker::Breaker;
+use self::bucket::Bucket;
 use self::budget::RetryBudget;
 use self::flight::Flights;
 use self::planner::{Choice, Demand, Planner};
 use self::scheduler::Scheduler;
 use crate::{
     bloc::{
-        Account, BlocClient, Card, Customer, Error, Records, Transaction, TransactionsQuery,
-        Wallet, models::Model,
+        Account, BlocClient, Card, Customer, Endpoint, Error, Records, Transaction,
+        TransactionsQuery, Wallet,
+        models::Model,
+        wire::{self, Wire},
     },
     metrics::Metrics,
+    shared::{BucketShape, Shared},
 };
 
 /// Every customer Bloc returned in one list call.
@@ -139,6 +144,58 @@ impl Resource {
             Resource::AccountNumber(_) => "GET /accounts/number/{number}",
             Resource::Transaction(_) => "GET /transactions/reference/{reference}",
         }
+    }
+
+    /// The call that fetches it.
+    fn call(&self) -> Endpoint<'_> {
+        match self {
+            Resource::Customer(id) => Endpoint::Customer(id),
+            Resource::List => Endpoint::Customers,
+            Resource::Accounts(id) => Endpoint::CustomerAccounts(id),
+            Resource::Cards(id) => Endpoint::CustomerCards(id),
+            Resource::Wallets(id) => Endpoint::CustomerWallets(id),
+            Resource::Transactions(query) => Endpoint::Transactions(query),
+            Resource::Account(id) => Endpoint::Account(id),
+            Resource::AccountNumber(number) => Endpoint::AccountByNumber(number),
+            Resource::Transaction(reference) => Endpoint::Transaction(reference),
+        }
+    }
+
+    /// What Bloc's answer holds, decoded (and checked: a record must be the one asked for).
+    fn decode(&self, answer: &Wire) -> Fetched {
+        Ok(match self {
+            Resource::Customer(id) => Payload::Customer(wire::customer(id, answer)?),
+            Resource::List => {
+                let list = wire::customers(answer)?;
+                Payload::List(Arc::new(ListSnapshot::new(
+                    list.customers.into_iter().map(Arc::new).collect(),
+                    list.undecodable,
+                )))
+            }
+            Resource::Accounts(_) => Payload::Accounts(Arc::new(wire::records(answer)?)),
+            Resource::Cards(_) => Payload::Cards(Arc::new(wire::records(answer)?)),
+            Resource::Wallets(_) => Payload::Wallets(Arc::new(wire::records(answer)?)),
+            Resource::Transactions(_) => Payload::Transactions(Arc::new(wire::records(answer)?)),
+            Resource::Account(id) => Payload::Account(wire::account(id, answer)?),
+            Resource::AccountNumber(number) => {
+                Payload::Account(wire::account_by_number(number, answer)?)
+            }
+            Resource::Transaction(reference) => {
+                Payload::Transaction(wire::transaction(reference, answer)?)
+            }
+        })
+    }
+
+    /// [`Resource::decode`], on tokio's blocking pool for a large answer (a list of
+    /// thousands of records takes tens of milliseconds, which would stall a request worker).
+    async fn decode_off_worker(&self, answer: Wire) -> Fetched {
+        if answer.len() < wire::DECODE_ON_WORKER_BELOW {
+            return self.decode(&answer);
+        }
+        let resource = self.clone();
+        tokio::task::spawn_blocking(move || resource.decode(&answer))
+            .await
+            .unwrap_or(Err(Error::Transport { kind: "internal" }))
     }
 
     /// Whether a successful fetch of `self` brings `other` too (a list brings its records,
@@ -241,6 +298,16 @@ struct Inner {
     config: Resilience,
     call_timeout: Duration,
     metrics: Arc<Metrics>,
+    /// The state shared with the other replicas, with `--redis-url`.
+    shared: Option<Shared>,
+    /// The budget's shape, for the shared bucket (`None`: unlimited).
+    shape: Option<BucketShape>,
+    /// Tokens a refresh leaves in the shared bucket for misses (the scheduler's reserve).
+    reserve: u32,
+    /// The budget's local share while Redis is down.
+    local_share: replicas::LocalShare,
+    /// How long an entry is kept (fresh, stale-while-revalidate, stale-if-error).
+    keep_for: Duration,
 }
 
 impl Gateway {
@@ -250,7 +317,16 @@ impl Gateway {
         call_timeout: std::time::Duration,
         config: &Resilience,
         metrics: Arc<Metrics>,
+        shared: Option<Shared>,
     ) -> Self {
+        let keep_for = config
+            .cache_ttl
+            .max(config.max_staleness)
+            .max(config.stale_for);
+        let shape = Bucket::new(config.rate_per_minute, config.burst, Instant::now()).map(|b| {
+            let (interval, capacity) = b.shape();
+            BucketShape { interval, capacity }
+        });
         let cache = (!config.cache_ttl.is_zero()).then(|| {
             Cache::builder()
                 .max_capacity(config.cache_capacity.saturating_mul(1024))
@@ -259,12 +335,7 @@ impl Gateway {
                 .weigher(|_, entry: &Entry| entry.payload.weight())
                 // Entries outlive their freshness: they are served inside the staleness
                 // bound, and while the circuit is open.
-                .time_to_live(
-                    config
-                        .cache_ttl
-                        .max(config.max_staleness)
-                        .max(config.stale_for),
-                )
+                .time_to_live(keep_for)
                 .build()
         });
         Self(Arc::new(Inner {
@@ -281,7 +352,19 @@ impl Gateway {
             config: config.clone(),
             call_timeout,
             metrics,
+            shared,
+            reserve: shape.map_or(0, |s| scheduler::reserve(s.capacity)),
+            shape,
+            local_share: replicas::LocalShare::default(),
+            keep_for,
         }))
+    }
+
+    /// The shared state's condition (`up`, `down`, `connecting`) and the live replicas
+    /// counted; `None` without `--redis-url`.
+    pub fn shared_state(&self) -> Option<(&'static str, u32)> {
+        let shared = self.0.shared.as_ref()?;
+        Some((shared.state(), shared.live_replicas()))
     }
 
     /// Whether the circuit is open (calls to Bloc are paused).
@@ -349,6 +432,18 @@ impl Gateway {
                     return Ok(entry.payload);
                 }
                 kept = Some(entry);
+            }
+            match self.shared_answer(&resource, call).await {
+                Ok(found) => {
+                    metrics.cache_hits.inc();
+                    call.stats.cache_hits.fetch_add(1, Ordering::Relaxed);
+                    return found;
+                }
+                // An older answer from another replica, still good for stale-if-error.
+                Err(Some(entry)) if kept.as_ref().is_none_or(|k| k.at < entry.at) => {
+                    kept = Some(entry);
+                }
+                Err(_) => {}
             }
             metrics.cache_misses.inc();
         }

@@ -291,6 +291,7 @@ fn config(bloc: &MockServer) -> Config {
             max_retries: 0,
             ..Resilience::default()
         },
+        shared: Default::default(),
         sandbox: false,
     }
 }

@@ -1,5 +1,6 @@
-//! The HTTP client for Bloc: one private `body` helper does auth, status mapping and the
-//! body limit for every endpoint; each endpoint then unwraps Bloc's envelope and decodes.
+//! The HTTP client for Bloc: [`BlocClient::fetch`] calls an [`Endpoint`] and returns its
+//! answer undecoded; one private `body` helper does auth, status mapping and the body limit
+//! for every endpoint. Decoding is [`super::wire`]'s.
 
 use std::{sync::Arc, time::Duration};
 
@@ -8,11 +9,12 @@ use reqwest::{
     header::{self, HeaderMap, HeaderValue},
 };
 use secrecy::ExposeSecret;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use url::Url;
 
-use super::{BlocConfig, Customer, Error, RECORD_BODY_LIMIT, models::Record};
+use super::{
+    BlocConfig, Customer, Error, RECORD_BODY_LIMIT,
+    wire::{self, Wire},
+};
 use crate::auth::is_loopback;
 
 mod finance;
@@ -33,15 +35,6 @@ pub struct BlocClient {
     body_limit: usize,
     /// Most bytes read from one customer's body.
     record_limit: usize,
-}
-
-/// The result of `GET /customers`.
-#[derive(Default)]
-pub struct CustomerList {
-    /// Records that decoded (each may still hold invalid fields).
-    pub customers: Vec<Customer>,
-    /// Records that were left out because they are not objects with a string `id`.
-    pub undecodable: usize,
 }
 
 /// Why a [`BlocClient`] could not be built.
@@ -75,30 +68,36 @@ pub struct CallOptions {
     pub request_id: Option<HeaderValue>,
 }
 
-/// Bloc's response envelope: `{ success, data, message, metadata? }`. `data` stays JSON text
-/// (borrowed from the body) until the caller decodes it as what it expects.
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    success: bool,
-    #[serde(borrow, default)]
-    data: Option<&'a RawValue>,
-}
-
-/// The envelope of one record (`GET /customers/{id}`), read with the record in one pass.
-#[derive(Deserialize)]
-struct RecordEnvelope {
-    success: bool,
-    #[serde(default)]
-    data: Option<Record>,
-}
-
 /// What a 404 (or a 400 on an id lookup) means for the endpoint being called.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Missing {
-    /// The resource does not exist: answer `None`.
+    /// The resource does not exist: answer [`Wire::Missing`].
     IsNone,
     /// The endpoint always exists: treat it as an unexpected status.
     IsError,
+}
+
+/// One of Bloc's endpoints with its arguments: what a call asks for.
+#[derive(Clone, Copy, Debug)]
+pub enum Endpoint<'a> {
+    /// `GET /customers/{id}`.
+    Customer(&'a str),
+    /// `GET /customers`: every customer in one call (Bloc documents no paging parameters).
+    Customers,
+    /// `GET /accounts/customers/accounts/{id}`: a customer's accounts.
+    CustomerAccounts(&'a str),
+    /// `GET /cards/customer/{id}`.
+    CustomerCards(&'a str),
+    /// `GET /wallets/customers/{id}`.
+    CustomerWallets(&'a str),
+    /// `GET /transactions?...`: one page of a customer's or an account's transactions.
+    Transactions(&'a TransactionsQuery),
+    /// `GET /accounts/{id}`.
+    Account(&'a str),
+    /// `GET /accounts/number/{number}`.
+    AccountByNumber(&'a str),
+    /// `GET /transactions/reference/{reference}`.
+    Transaction(&'a str),
 }
 
 impl BlocClient {
@@ -135,99 +134,91 @@ impl BlocClient {
         })
     }
 
-    /// `GET /customers/{id}`. `Ok(None)` when Bloc does not know the id.
+    /// Calls `endpoint` and returns its answer undecoded ([`wire`](super::wire) decodes
+    /// it): a body of at most the endpoint's limit, or [`Wire::Missing`].
     ///
-    /// The id is opaque: it becomes exactly one percent-encoded path segment. `.` and `..`
+    /// Ids are opaque: each becomes exactly one percent-encoded path segment. `.` and `..`
     /// cannot be sent safely (URL libraries and proxies resolve them as dot segments), and
-    /// no customer has such an id, so they answer `None` without a call.
-    ///
-    /// A record whose own id is not `id` (compared exactly) is an error, never an answer:
-    /// served, it would show one customer's data under another's id.
+    /// no record has such an id, so they answer [`Wire::Missing`] without a call.
+    pub async fn fetch(
+        &self,
+        endpoint: Endpoint<'_>,
+        options: &CallOptions,
+    ) -> Result<Wire, Error> {
+        let (url, missing, limit) = match endpoint {
+            Endpoint::Customer(id) => (
+                self.segments_url(&["customers", id])?,
+                Missing::IsNone,
+                self.record_limit,
+            ),
+            // `Missing::IsError`: never missing, but an empty list would be the answer.
+            Endpoint::Customers => (
+                Some(self.url(["customers"])?),
+                Missing::IsError,
+                self.body_limit,
+            ),
+            Endpoint::CustomerAccounts(id) => (
+                self.segments_url(&["accounts", "customers", "accounts", id])?,
+                Missing::IsNone,
+                self.body_limit,
+            ),
+            Endpoint::CustomerCards(id) => (
+                self.segments_url(&["cards", "customer", id])?,
+                Missing::IsNone,
+                self.body_limit,
+            ),
+            Endpoint::CustomerWallets(id) => (
+                self.segments_url(&["wallets", "customers", id])?,
+                Missing::IsNone,
+                self.body_limit,
+            ),
+            // Always there: a 404 is not "no transactions" but an unexpected answer.
+            Endpoint::Transactions(query) => (
+                Some(self.transactions_url(query)?),
+                Missing::IsError,
+                self.body_limit,
+            ),
+            Endpoint::Account(id) => (
+                self.segments_url(&["accounts", id])?,
+                Missing::IsNone,
+                self.record_limit,
+            ),
+            Endpoint::AccountByNumber(number) => (
+                self.segments_url(&["accounts", "number", number])?,
+                Missing::IsNone,
+                self.record_limit,
+            ),
+            Endpoint::Transaction(reference) => (
+                self.segments_url(&["transactions", "reference", reference])?,
+                Missing::IsNone,
+                self.record_limit,
+            ),
+        };
+        let Some(url) = url else {
+            return Ok(Wire::Missing);
+        };
+        Ok(match self.body(url, missing, limit, options).await? {
+            Some(body) => Wire::Body(body.into()),
+            None => Wire::Missing,
+        })
+    }
+
+    /// `GET /customers/{id}`, decoded. `Ok(None)` when Bloc does not know the id.
     pub async fn customer(
         &self,
         id: &str,
         options: &CallOptions,
     ) -> Result<Option<Arc<Customer>>, Error> {
-        let Some(url) = self.customer_url(id)? else {
-            return Ok(None);
-        };
-        let Some(body) = self
-            .body(url, Missing::IsNone, self.record_limit, options)
-            .await?
-        else {
-            return Ok(None);
-        };
-        // The envelope and the record in one pass (a record that is malformed JSON, or of a
-        // shape serde refuses, fails the envelope: `Decode` either way).
-        // Checked as UTF-8 once, so that the parser need not check every string it reads.
-        let text = std::str::from_utf8(&body).map_err(|_| Error::Decode {
-            detail: "a body that is not UTF-8".into(),
-        })?;
-        let envelope: RecordEnvelope =
-            serde_json::from_str(text).map_err(|e| Error::from_json(&e))?;
-        if !envelope.success {
-            return Err(Error::Unsuccessful);
-        }
-        let customer = envelope
-            .data
-            .and_then(|record| record.0.ok())
-            .ok_or_else(|| Error::Decode {
-                detail: "customer record without a string id".into(),
-            })?;
-        // Neither id goes in the message: the detail is logged and must stay free of
-        // client input.
-        if customer.id != id {
-            return Err(Error::Decode {
-                detail: "the record's id is not the id asked for".into(),
-            });
-        }
-        // Weighed by the whole answer: the record's own text was not kept apart (the
-        // envelope around it adds a few dozen bytes).
-        // Shared from here on: a record is a few hundred bytes, moved many times otherwise.
-        Ok(Some(Arc::new(customer.weighing(body.len()))))
+        wire::customer(id, &self.fetch(Endpoint::Customer(id), options).await?)
     }
 
-    /// `GET /customers`: every customer in one call (Bloc documents no paging parameters).
-    /// A `null` list is an empty one.
-    pub async fn customers(&self, options: &CallOptions) -> Result<CustomerList, Error> {
-        let url = self.url(["customers"])?;
-        let read = |data: Option<&RawValue>| {
-            let records: Vec<&RawValue> = match data {
-                None => Vec::new(),
-                Some(data) => serde_json::from_str(data.get()).map_err(|_| Error::Decode {
-                    detail: "customer list is not an array".into(),
-                })?,
-            };
-            let total = records.len();
-            let customers: Vec<Customer> = records
-                .into_iter()
-                .filter_map(|record| Customer::from_json(record.get()).ok())
-                .collect();
-            Ok(CustomerList {
-                undecodable: total.saturating_sub(customers.len()),
-                customers,
-            })
-        };
-        // `Missing::IsError`: never `None`, but an empty list would be the answer.
-        let Some(body) = self
-            .body(url, Missing::IsError, self.body_limit, options)
-            .await?
-        else {
-            return Ok(CustomerList::default());
-        };
-        if body.len() < DECODE_ON_WORKER_BELOW {
-            return unwrap_envelope(&body, read);
-        }
-        tokio::task::spawn_blocking(move || unwrap_envelope(&body, read))
-            .await
-            .unwrap_or(Err(Error::Transport { kind: "internal" }))
-    }
-
-    fn customer_url(&self, id: &str) -> Result<Option<Url>, Error> {
-        if id == "." || id == ".." {
+    /// The URL of `segments`, each one percent-encoded path segment; `None` when one is `.`
+    /// or `..`.
+    fn segments_url(&self, segments: &[&str]) -> Result<Option<Url>, Error> {
+        if segments.iter().any(|s| *s == "." || *s == "..") {
             return Ok(None);
         }
-        self.url(["customers", id]).map(Some)
+        self.url(segments.iter().copied()).map(Some)
     }
 
     fn url<'a>(&self, segments: impl IntoIterator<Item = &'a str>) -> Result<Url, Error> {
@@ -287,23 +278,6 @@ impl BlocClient {
         }
         read_body(response, limit).await.map(Some)
     }
-}
-
-/// Bodies larger than this are decoded on tokio's blocking pool: decoding a list of 10,000
-/// customers (8 MB) takes tens of milliseconds, which on a request worker would stall every
-/// request it carries.
-const DECODE_ON_WORKER_BELOW: usize = 256 * 1024;
-
-/// Unwraps Bloc's envelope and reads its `data` with `read`.
-fn unwrap_envelope<T>(
-    body: &[u8],
-    read: impl FnOnce(Option<&RawValue>) -> Result<T, Error>,
-) -> Result<T, Error> {
-    let envelope: Envelope = serde_json::from_slice(body).map_err(|e| Error::from_json(&e))?;
-    if !envelope.success {
-        return Err(Error::Unsuccessful);
-    }
-    read(envelope.data)
 }
 
 /// Reads a body of at most `limit` bytes, chunk by chunk, so that a body claiming or turning

@@ -32,6 +32,26 @@ impl Bucket {
         })
     }
 
+    /// An empty bucket, earning from `now` (see [`Bucket::new`]).
+    pub(super) fn empty(per_minute: u32, burst: u32, now: Instant) -> Option<Self> {
+        let mut bucket = Self::new(per_minute, burst, now)?;
+        bucket.tokens = 0.0;
+        Some(bucket)
+    }
+
+    /// Its shape for a bucket kept elsewhere (Redis): the time to earn a token, and the
+    /// tokens saved up at most.
+    pub(super) fn shape(&self) -> (Duration, u32) {
+        // The capacity is a whole number of tokens, at most half a `u32` rate.
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "see above"
+        )]
+        let capacity = self.capacity as u32;
+        (self.interval, capacity)
+    }
+
     fn refill(&mut self, now: Instant) {
         let earned = now.saturating_duration_since(self.at).as_secs_f64() / self.interval_secs();
         self.tokens = (self.tokens + earned).min(self.capacity);

@@ -3,6 +3,7 @@
 
 use std::{
     borrow::Cow,
+    ops::ControlFlow,
     sync::{Arc, atomic::Ordering},
 };
 
@@ -11,10 +12,12 @@ use tokio::time::{Duration, Instant};
 use tracing::Instrument;
 
 use super::{
-    CUSTOMERS, Call, Entry, Fetched, Gateway, ListSnapshot, Payload, Purpose, Resource, breaker,
-    flight::Until,
+    CUSTOMERS, Call, Entry, Fetched, Gateway, Payload, Purpose, Resource, breaker, flight::Until,
 };
-use crate::bloc::{CallOptions, Error};
+use crate::bloc::{CallOptions, Error, wire::Wire};
+
+/// A call's outcome: the decoded payload and the answer it was decoded from.
+type Answered = Result<(Payload, Wire), Error>;
 
 impl Gateway {
     /// The shared call: retries, then caches a success. It leaves the in-flight map after
@@ -26,13 +29,31 @@ impl Gateway {
         until: Arc<Until>,
         purpose: Purpose,
     ) -> Fetched {
-        let (result, sent) = self.with_retries(&resource, &call, &until, purpose).await;
+        let leased = match self
+            .before_fetching(&resource, &call, &until, purpose)
+            .await
+        {
+            ControlFlow::Break(found) => return found,
+            ControlFlow::Continue(leased) => leased,
+        };
+        let (answered, sent) = self.with_retries(&resource, &call, &until, purpose).await;
         let inner = &self.0;
-        match &result {
-            Ok(payload) => {
+        let result = match answered {
+            Ok((payload, answer)) => {
                 if let Some(cache) = &inner.cache {
-                    self.store(&resource, payload, sent, cache).await;
+                    self.store(&resource, &payload, sent, cache).await;
                 }
+                // Before the lease is given back: replicas waiting on it find the answer.
+                self.share(&resource, answer, sent).await;
+                Ok(payload)
+            }
+            Err(error) => Err(error),
+        };
+        if leased {
+            self.release_lease(&resource).await;
+        }
+        match &result {
+            Ok(_) => {
                 // After the store: a record served stale meanwhile queued a refresh that the
                 // answer makes unnecessary.
                 if let Some(scheduler) = &inner.scheduler {
@@ -50,7 +71,7 @@ impl Gateway {
         result
     }
 
-    async fn store(
+    pub(super) async fn store(
         &self,
         resource: &Resource,
         payload: &Payload,
@@ -99,7 +120,7 @@ impl Gateway {
         call: &Call,
         until: &Until,
         purpose: Purpose,
-    ) -> (Fetched, Instant) {
+    ) -> (Answered, Instant) {
         self.0.budget.deposit();
         let mut retries: u32 = 0;
         let mut prepaid = purpose == Purpose::Refresh;
@@ -140,7 +161,7 @@ impl Gateway {
         call: &Call,
         deadline: Instant,
         prepaid: bool,
-    ) -> (Fetched, Instant) {
+    ) -> (Answered, Instant) {
         let inner = &self.0;
         if Instant::now() >= deadline {
             return (Err(Error::DeadlineExceeded), Instant::now());
@@ -149,6 +170,14 @@ impl Gateway {
             return (Err(Error::CircuitOpen), Instant::now());
         }
         if !prepaid && let Err(error) = self.wait_for_budget(resource, call, deadline).await {
+            return (Err(error), Instant::now());
+        }
+        let purpose = if prepaid {
+            Purpose::Refresh
+        } else {
+            Purpose::Waited
+        };
+        if let Err(error) = self.shared_turn(purpose, deadline).await {
             return (Err(error), Instant::now());
         }
         let options = CallOptions {
@@ -160,43 +189,9 @@ impl Gateway {
         // Endpoint template only: the id in the path is the client's input.
         let span = tracing::info_span!("bloc_call", endpoint = resource.endpoint());
         let result = async {
-            let client = &inner.client;
-            match resource {
-                Resource::Customer(id) => {
-                    client.customer(id, &options).await.map(Payload::Customer)
-                }
-                Resource::List => client.customers(&options).await.map(|list| {
-                    Payload::List(Arc::new(ListSnapshot::new(
-                        list.customers.into_iter().map(Arc::new).collect(),
-                        list.undecodable,
-                    )))
-                }),
-                Resource::Accounts(id) => client
-                    .customer_accounts(id, &options)
-                    .await
-                    .map(|r| Payload::Accounts(Arc::new(r))),
-                Resource::Cards(id) => client
-                    .customer_cards(id, &options)
-                    .await
-                    .map(|r| Payload::Cards(Arc::new(r))),
-                Resource::Wallets(id) => client
-                    .customer_wallets(id, &options)
-                    .await
-                    .map(|r| Payload::Wallets(Arc::new(r))),
-                Resource::Transactions(query) => client
-                    .transactions(query, &options)
-                    .await
-                    .map(|r| Payload::Transactions(Arc::new(r))),
-                Resource::Account(id) => client.account(id, &options).await.map(Payload::Account),
-                Resource::AccountNumber(number) => client
-                    .account_by_number(number, &options)
-                    .await
-                    .map(Payload::Account),
-                Resource::Transaction(reference) => client
-                    .transaction(reference, &options)
-                    .await
-                    .map(Payload::Transaction),
-            }
+            let answer = inner.client.fetch(resource.call(), &options).await?;
+            let payload = resource.decode_off_worker(answer.clone()).await?;
+            Ok((payload, answer))
         }
         .instrument(span)
         .await;
@@ -223,9 +218,9 @@ impl Gateway {
     }
 
     /// Tells the planner what an answered call cost.
-    fn learn(&self, result: &Fetched, elapsed: Duration) {
+    fn learn(&self, result: &Answered, elapsed: Duration) {
         match result {
-            Ok(Payload::List(_)) => self.0.planner.observe_list(CUSTOMERS, elapsed),
+            Ok((Payload::List(_), _)) => self.0.planner.observe_list(CUSTOMERS, elapsed),
             // What the scheduler expects a call other than the list to take.
             Ok(_) => self.0.planner.observe_single(elapsed),
             Err(_) => {}
@@ -279,9 +274,9 @@ fn full_jitter(retry: u32, base: Duration, cap: Duration) -> Duration {
     ceiling.mul_f64(fraction)
 }
 
-fn status_label(result: &Fetched) -> Cow<'static, str> {
+fn status_label(result: &Answered) -> Cow<'static, str> {
     match result {
-        Ok(payload) if payload.is_missing() => "404".into(),
+        Ok((payload, _)) if payload.is_missing() => "404".into(),
         Ok(_) => "200".into(),
         Err(Error::Unauthorized { status } | Error::UnexpectedStatus { status }) => {
             status.to_string().into()

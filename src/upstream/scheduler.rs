@@ -86,6 +86,18 @@ struct State {
     refreshes: HashMap<Resource, Queued>,
 }
 
+/// Tokens kept for misses out of a burst of `burst`.
+pub(super) fn reserve(burst: u32) -> u32 {
+    // A share of a u32, floored: within u32.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "see above"
+    )]
+    let reserve = (f64::from(burst) * RESERVE_SHARE).floor() as u32;
+    reserve
+}
+
 impl Scheduler {
     /// A scheduler over `per_minute` calls with bursts of `burst`; `None` when unlimited.
     pub(super) fn new(per_minute: u32, burst: u32) -> Option<Self> {
@@ -93,7 +105,7 @@ impl Scheduler {
         Some(Self {
             state: Mutex::new(State {
                 bucket,
-                reserve: (f64::from(burst) * RESERVE_SHARE).floor(),
+                reserve: f64::from(reserve(burst)),
                 waiting: Rotation::default(),
                 refreshes: HashMap::new(),
             }),

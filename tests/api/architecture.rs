@@ -22,6 +22,7 @@ const LAYERS: &[&str] = &[
     "ratelimit",
     "error",
     "upstream",
+    "shared",
     "metrics",
     "bloc",
     "sandbox",

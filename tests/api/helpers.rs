@@ -48,6 +48,7 @@ pub fn config(api_url: Url) -> Config {
         // Production settings: the shared cache, retries, pacing and the breaker as shipped.
         // Tests about something else that these would blur turn them off with `plain()`.
         resilience: Resilience::default(),
+        shared: Default::default(),
         sandbox: false,
     }
 }

@@ -60,7 +60,7 @@ async fn readiness_is_the_replicas_own_state_and_status_says_how_bloc_is() {
     assert_eq!(
         status.json(),
         json!({ "ready": true, "shutting_down": false, "version": env!("CARGO_PKG_VERSION"),
-                "bloc": { "circuit": "closed" } })
+                "bloc": { "circuit": "closed" }, "redis": null })
     );
 
     // A stop signal: the server stops taking connections and the replica is no longer ready.

@@ -31,6 +31,7 @@ mod list;
 mod ordering;
 mod persisted;
 mod rate_limits;
+mod replicas;
 mod resilience;
 mod sandbox;
 mod schema_file;
