@@ -5,7 +5,8 @@ Nothing here needs a Docker engine or a cluster:
 
 1. lint: yamllint and kubernetes-validate (bundled JSON schemas, offline) on deploy/kubernetes.
 2. static: the Dockerfile's build context and runtime contract, and the manifests agreeing with it
-   and with each other (ports, user, probes, grace period, Secret and ConfigMap references).
+   and with each other (ports, user, probes, grace period, Secret and ConfigMap references), the
+   trial Redis and REDIS_URL (shared budget and cache), and the autoscaler.
 3. image: the release binary run the way the image runs it: the final stage's ENV, USER and
    ENTRYPOINT, unprivileged, with its HEALTHCHECK command, then stopped with SIGTERM.
 4. manifests: the binary run with the environment and clients file the Deployment gives it, against
@@ -33,6 +34,7 @@ import tempfile
 import time
 import tomllib
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,8 +51,27 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 # the newest kubernetes-validate bundles a schema for.
 KUBERNETES_VERSIONS = ["1.30.0", "1.37.0"]
 
-# Environment variables that hold secrets: never in the image, never in a ConfigMap.
-SECRET_VARIABLES = {"BLOC_SECRET_KEY", "JWT_HS256_SECRET"}
+# Environment variables that hold secrets: never in the image, never in a ConfigMap or a literal value.
+# REDIS_URL carries Redis's password; REDISCLI_AUTH is that password in the trial Redis's container.
+SECRET_VARIABLES = {"BLOC_SECRET_KEY", "JWT_HS256_SECRET", "REDIS_URL", "REDISCLI_AUTH"}
+
+# The facade's Deployment, Service and HorizontalPodAutoscaler all have this name.
+FACADE = "bloc-graphql"
+
+# Bloc's budget for one secret key, in calls a minute. With Redis the replicas share it, and
+# UPSTREAM_RATE is the total across them: all of it, not a share.
+BLOC_CALLS_PER_MINUTE = 500
+
+# Redis policies that make room at maxmemory (`noeviction`, the default, fails writes instead).
+EVICTING_POLICIES = {
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+}
 
 
 class Failure(Exception):
@@ -420,10 +441,13 @@ class Manifests:
     objects: list[dict]
 
     def one(self, kind: str, name: str | None = None) -> dict:
-        found = [o for o in self.objects if o.get("kind") == kind and (name is None or o["metadata"]["name"] == name)]
+        found = [o for o in self.all(kind) if name is None or o["metadata"]["name"] == name]
         if len(found) != 1:
             fail(f"deploy/kubernetes: expected one {kind}{' ' + name if name else ''}, found {len(found)}")
         return found[0]
+
+    def all(self, kind: str) -> list[dict]:
+        return [o for o in self.objects if o.get("kind") == kind]
 
 
 def manifest_files() -> list[Path]:
@@ -478,8 +502,11 @@ def check_kustomization(manifests: Manifests) -> None:
     unlisted = [p.name for p in manifests.files if p.name not in listed]
     if unlisted:
         fail(f"kustomization.yaml does not list {', '.join(unlisted)}")
-    deployment = manifests.one("Deployment")
-    images = {c["image"].rsplit(":", 1)[0] for c in deployment["spec"]["template"]["spec"]["containers"]}
+    images = {
+        c["image"].rsplit(":", 1)[0]
+        for deployment in manifests.all("Deployment")
+        for c in deployment["spec"]["template"]["spec"]["containers"]
+    }
     for entry in kustomization.get("images", []):
         if entry["name"] not in images:
             fail(f"kustomization.yaml sets image {entry['name']!r}, which no container uses")
@@ -524,7 +551,7 @@ def secret_value(manifests: Manifests, name: str, key: str) -> str:
 
 
 def check_manifests(manifests: Manifests, image: Image) -> None:
-    deployment = manifests.one("Deployment")
+    deployment = manifests.one("Deployment", FACADE)
     pod = deployment["spec"]["template"]
     spec = pod["spec"]
     containers = spec["containers"]
@@ -547,10 +574,11 @@ def check_manifests(manifests: Manifests, image: Image) -> None:
         fail("the Deployment does not take BLOC_SECRET_KEY from a Secret")
     for name, (secret, key) in secret_refs.items():
         secret_value(manifests, secret, key)
-    for config in [o for o in manifests.objects if o["kind"] == "ConfigMap"]:
+    for config in manifests.all("ConfigMap"):
         for key in SECRET_VARIABLES & set(config.get("data", {})):
             fail(f"ConfigMap {config['metadata']['name']} holds {key}; it belongs in a Secret")
-    ok(f"BLOC_SECRET_KEY comes from Secret {secret_refs['BLOC_SECRET_KEY'][0]}; the other {len(values)} variables from the ConfigMap")
+    refs = ", ".join(f"{name} from Secret {secret}" for name, (secret, _) in sorted(secret_refs.items()))
+    ok(f"secrets only by reference ({refs}); the other {len(values)} variables from the ConfigMap")
 
     # Files named by the environment must be mounted.
     mounts = {m["mountPath"].rstrip("/"): m for m in container.get("volumeMounts", [])}
@@ -589,7 +617,7 @@ def check_manifests(manifests: Manifests, image: Image) -> None:
         http = container.get(probe, {}).get("httpGet")
         if not http or http.get("path") != path or resolve(http["port"]) != port:
             fail(f"the {probe} must GET {path} on port {port}")
-    service = manifests.one("Service")
+    service = manifests.one("Service", FACADE)
     if not selects(service["spec"]["selector"]):
         fail("the Service's selector does not match the pod labels")
     for service_port in service["spec"]["ports"]:
@@ -601,22 +629,7 @@ def check_manifests(manifests: Manifests, image: Image) -> None:
     ok(f"port {port}: LISTEN_ADDR, containerPort, /healthz and /readyz probes and the Service agree")
 
     # Who the process runs as, and what it may do.
-    pod_security = spec.get("securityContext", {})
-    security = {**pod_security, **container.get("securityContext", {})}
-    expected = {
-        "runAsNonRoot": True,
-        "runAsUser": image.uid,
-        "runAsGroup": image.gid,
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-    }
-    for key, value in expected.items():
-        if security.get(key) != value:
-            fail(f"securityContext.{key} should be {value!r} (found {security.get(key)!r})")
-    if "ALL" not in security.get("capabilities", {}).get("drop", []):
-        fail("the container must drop ALL capabilities")
-    if security.get("seccompProfile", {}).get("type") != "RuntimeDefault":
-        fail("seccompProfile must be RuntimeDefault")
+    check_security(f"Deployment {FACADE}", spec, container, image.uid, image.gid)
     ok(f"runs as {image.uid}:{image.gid} like the image, non-root, read-only root, no capabilities, no privilege escalation, seccomp RuntimeDefault")
 
     # Stopping: the preStop pause plus the server's drain (request deadline + 1 s) must fit the grace.
@@ -631,6 +644,266 @@ def check_manifests(manifests: Manifests, image: Image) -> None:
     resources = container.get("resources", {})
     if not resources.get("requests", {}).get("memory") or not resources.get("limits", {}).get("memory"):
         fail("the container needs a memory request and limit")
+
+
+def check_security(what: str, spec: dict, container: dict, uid: int | None, gid: int | None) -> None:
+    """Non-root (as uid:gid when given), read-only root, no capabilities, no escalation, RuntimeDefault."""
+    security = {**spec.get("securityContext", {}), **container.get("securityContext", {})}
+    expected: dict[str, object] = {
+        "runAsNonRoot": True,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+    }
+    if uid is not None:
+        expected |= {"runAsUser": uid, "runAsGroup": gid}
+    for key, value in expected.items():
+        if security.get(key) != value:
+            fail(f"{what}: securityContext.{key} should be {value!r} (found {security.get(key)!r})")
+    if uid is None and not security.get("runAsUser"):
+        fail(f"{what}: securityContext.runAsUser must be set to a non-root uid (runAsNonRoot cannot check a user name)")
+    if "ALL" not in security.get("capabilities", {}).get("drop", []):
+        fail(f"{what}: the container must drop ALL capabilities")
+    if security.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+        fail(f"{what}: seccompProfile must be RuntimeDefault")
+
+
+def redis_bytes(text: str) -> int:
+    """A redis.conf memory size: 1k = 1000, 1kb = 1024, and so on (units are case-insensitive)."""
+    match = re.fullmatch(r"(\d+)(k|kb|m|mb|g|gb)?", text.strip().lower())
+    if not match:
+        fail(f"cannot read Redis memory size {text!r}")
+    units = {None: 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024**2, "g": 1000**3, "gb": 1024**3}
+    return int(match.group(1)) * units[match.group(2)]
+
+
+def quantity_bytes(text: str) -> int:
+    """A Kubernetes memory quantity (128Mi, 1G, 134217728)."""
+    match = re.fullmatch(r"(\d+)(Ki|Mi|Gi|Ti|k|M|G|T)?", str(text).strip())
+    if not match:
+        fail(f"cannot read memory quantity {text!r}")
+    units = {None: 1, "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4, "k": 1000, "M": 1000**2, "G": 1000**3, "T": 1000**4}
+    return int(match.group(1)) * units[match.group(2)]
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+@dataclass
+class Redis:
+    """The trial Redis (redis.yaml): its Service's name and port, and where its password comes from."""
+
+    service: str
+    port: int
+    password_secret: tuple[str, str]
+
+
+def redis_options(what: str, args: list[str]) -> dict[str, str]:
+    """`redis-server --name value...` arguments as {name: value}, multi-word values joined by spaces."""
+    words = list(args)
+    if "redis-server" in words:  # after the image's entrypoint (docker-entrypoint.sh), if named
+        words = words[words.index("redis-server") + 1 :]
+    options: dict[str, list[str]] = {}
+    name = None
+    for word in words:
+        if word.startswith("--"):
+            name = word[2:]
+            options[name] = []
+        elif name is None:
+            fail(f"{what}: cannot read argument {word!r}: this check reads the configuration from `--name value` arguments")
+        else:
+            options[name].append(word)
+    return {key: " ".join(value) for key, value in options.items()}
+
+
+def check_redis(manifests: Manifests) -> Redis | None:
+    """The trial Redis, if the manifests have one: a pinned image, one instance, a password from a
+    Secret, bounded memory with an evicting policy, no persistence, probes, locked down, a Service."""
+    found = [
+        d
+        for d in manifests.all("Deployment")
+        if any(c["image"].rsplit(":", 1)[0].rsplit("/", 1)[-1] == "redis" for c in d["spec"]["template"]["spec"]["containers"])
+    ]
+    if not found:
+        return None
+    if len(found) > 1:
+        fail(f"{len(found)} Redis Deployments; the replicas must share one Redis")
+    deployment = found[0]
+    name = deployment["metadata"]["name"]
+    what = f"Deployment {name}"
+    pod = deployment["spec"]["template"]
+    spec = pod["spec"]
+    labels = pod["metadata"]["labels"]
+    (container,) = [c for c in spec["containers"] if c["image"].rsplit(":", 1)[0].rsplit("/", 1)[-1] == "redis"]
+
+    if not selects(deployment["spec"]["selector"]["matchLabels"], labels):
+        fail(f"{what}: its selector does not match its pod labels")
+    facade = manifests.one("Deployment", FACADE)["spec"]["template"]["metadata"]["labels"]
+    for obj in [manifests.one("Service", FACADE), *manifests.all("PodDisruptionBudget")]:
+        selector = obj["spec"]["selector"]
+        selector = selector.get("matchLabels", selector) if obj["kind"] == "PodDisruptionBudget" else selector
+        if selects(selector, labels):
+            fail(f"{obj['kind']} {obj['metadata']['name']} selects the Redis pods too (their labels: {labels}, facade's: {facade})")
+
+    image = container["image"]
+    if not re.fullmatch(r"(?:[\w.-]+/)*redis:\d+\.\d+\.\d+(?:-[\w.]+)?(?:@sha256:[0-9a-f]{64})?|(?:[\w.-]+/)*redis@sha256:[0-9a-f]{64}", image):
+        fail(f"{what}: image {image!r} is not pinned: name a full version (redis:7.4.2) or a digest")
+
+    replicas = deployment["spec"].get("replicas", 1)
+    if replicas != 1:
+        fail(f"{what}: replicas {replicas}: unreplicated Redis pods behind one Service would each keep a bucket, and the facade's replicas would spend Bloc's budget once per Redis")
+    strategy = deployment["spec"].get("strategy", {}).get("type", "RollingUpdate")
+    if strategy != "Recreate":
+        fail(f"{what}: strategy {strategy}: a rolling update runs two Redis at once, each with its own bucket; use Recreate")
+
+    values, secret_refs = env_source(manifests, container)
+    for key in SECRET_VARIABLES & set(values):
+        fail(f"{what}: {key} is set in plain text; it must come from a Secret")
+
+    options = redis_options(what, container.get("command", []) + container.get("args", []))
+    password = options.get("requirepass")
+    if not password:
+        fail(f"{what}: no --requirepass: anything in the cluster could read and write the budget and the cache")
+    match = re.fullmatch(r"\$\((\w+)\)", password)
+    if not match:
+        fail(f"{what}: --requirepass is a literal in the manifest; pass $(VARIABLE) with the variable from a Secret")
+    if match.group(1) not in secret_refs:
+        fail(f"{what}: --requirepass uses $({match.group(1)}), which does not come from a Secret")
+    password_secret = secret_refs[match.group(1)]
+    if not secret_value(manifests, *password_secret):
+        fail(f"{what}: the password in Secret {password_secret[0]} ({password_secret[1]}) is empty")
+
+    if "maxmemory" not in options:
+        fail(f"{what}: no --maxmemory: Redis would grow until the container's memory limit kills it")
+    maxmemory = redis_bytes(options["maxmemory"])
+    limit = container.get("resources", {}).get("limits", {}).get("memory")
+    if not limit or not container.get("resources", {}).get("requests", {}).get("memory"):
+        fail(f"{what}: the container needs a memory request and limit")
+    if maxmemory == 0 or maxmemory > 0.8 * quantity_bytes(limit):
+        fail(
+            f"{what}: --maxmemory {options['maxmemory']} must be set and at most 80% of the memory limit {limit} "
+            f"(fragmentation and client buffers live outside maxmemory)"
+        )
+    policy = options.get("maxmemory-policy", "noeviction")
+    if policy not in EVICTING_POLICIES:
+        fail(f"{what}: --maxmemory-policy {policy}: once full, Redis would refuse writes; use volatile-lru (every key the facade writes has a TTL)")
+
+    if options.get("save", None) != "" or options.get("appendonly") != "no":
+        fail(f"{what}: persistence must be off (--save \"\" --appendonly no): it holds a cache and a budget counter, and the root filesystem is read-only")
+
+    ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+    port = options.get("port", "6379")
+    if int(port) not in ports.values():
+        fail(f"{what}: Redis listens on {port} but the container ports are {sorted(ports.values())}")
+    for probe in ["readinessProbe", "livenessProbe"]:
+        if not container.get(probe):
+            fail(f"{what}: no {probe}")
+
+    check_security(what, spec, container, None, None)
+
+    services = [s for s in manifests.all("Service") if selects(s["spec"].get("selector", {}), labels)]
+    if len(services) != 1:
+        fail(f"{what}: expected one Service selecting the Redis pods, found {len(services)}")
+    service = services[0]
+    (service_port,) = service["spec"]["ports"]
+    target = service_port.get("targetPort", service_port["port"])
+    if (ports.get(target) if isinstance(target, str) else target) != int(port):
+        fail(f"Service {service['metadata']['name']}: port {service_port['port']} targets {target}, not Redis's {port}")
+
+    ok(
+        f"{what}: {image}, one instance (Recreate), --requirepass from Secret {password_secret[0]}, "
+        f"--maxmemory {options['maxmemory']} (limit {limit}) with {policy}, no persistence, probes, "
+        f"non-root with a read-only root; Service {service['metadata']['name']}:{service_port['port']}"
+    )
+    return Redis(service["metadata"]["name"], service_port["port"], password_secret)
+
+
+def check_shared_budget(manifests: Manifests, redis: Redis | None) -> None:
+    """REDIS_URL from a Secret, reaching the Redis the manifests run (or a TLS one outside), and
+    UPSTREAM_RATE the whole of Bloc's budget, which the replicas share through it."""
+    container = manifests.one("Deployment", FACADE)["spec"]["template"]["spec"]["containers"][0]
+    values, secret_refs = env_source(manifests, container)
+    if "REDIS_URL" not in secret_refs:
+        fail(
+            "the Deployment does not take REDIS_URL from a Secret: without Redis each replica spends "
+            "the whole UPSTREAM_RATE on its own, and the autoscaler multiplies it"
+        )
+    url = secret_value(manifests, *secret_refs["REDIS_URL"])
+    where = f"REDIS_URL (Secret {secret_refs['REDIS_URL'][0]})"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port or 6379
+    except ValueError as error:
+        fail(f"{where}: cannot read it as a URL: {error}")
+    if parts.scheme not in {"redis", "rediss"} or not parts.hostname:
+        fail(f"{where}: must be redis://HOST:PORT/DB or rediss://… (TLS)")
+    if not re.fullmatch(r"(/\d+)?", parts.path) or parts.query or parts.fragment:
+        fail(f"{where}: the path may only be a database number (/0)")
+    if not parts.password:
+        fail(f"{where}: no password (redis://:PASSWORD@HOST:PORT/0)")
+    if redis is not None:
+        host = parts.hostname
+        if host != redis.service and not re.fullmatch(re.escape(redis.service) + r"\.[a-z0-9-]+(\.svc(\.cluster\.local)?)?", host):
+            fail(f"{where}: host {host!r} is not the Redis Service {redis.service}")
+        if port != redis.port:
+            fail(f"{where}: port {port}, but Service {redis.service} listens on {redis.port}")
+        if urllib.parse.unquote(parts.password) != secret_value(manifests, *redis.password_secret):
+            fail(f"{where}: its password is not Redis's --requirepass (Secret {redis.password_secret[0]}, key {redis.password_secret[1]})")
+        reached = f"Service {redis.service}:{redis.port} with its --requirepass password"
+    else:
+        if parts.scheme != "rediss":
+            fail(f"{where}: a Redis outside these manifests must be reached over TLS (rediss://)")
+        reached = f"{parts.hostname}:{port} over TLS"
+
+    rate = values.get("UPSTREAM_RATE")
+    if rate is None or not rate.isdigit() or int(rate) != BLOC_CALLS_PER_MINUTE:
+        fail(
+            f"UPSTREAM_RATE is {rate!r}: with Redis it is the total across replicas, so the whole of Bloc's "
+            f"budget ({BLOC_CALLS_PER_MINUTE}), not a share per replica"
+        )
+    burst = values.get("UPSTREAM_BURST", "50")
+    if not burst.isdigit() or not 1 <= int(burst) <= int(rate):
+        fail(f"UPSTREAM_BURST is {burst!r}: it must be between 1 and UPSTREAM_RATE ({rate})")
+    ok(f"REDIS_URL from a Secret reaches {reached}; UPSTREAM_RATE {rate} (all of Bloc's budget, shared), UPSTREAM_BURST {burst}")
+
+
+def check_autoscaler(manifests: Manifests) -> None:
+    """One HPA scales the facade's Deployment, from at least 2, on CPU; the Deployment leaves the
+    replica count to it."""
+    deployment = manifests.one("Deployment", FACADE)
+    autoscaler = manifests.one("HorizontalPodAutoscaler")
+    what = f"HorizontalPodAutoscaler {autoscaler['metadata']['name']}"
+    if autoscaler.get("apiVersion") != "autoscaling/v2":
+        fail(f"{what}: apiVersion {autoscaler.get('apiVersion')}, expected autoscaling/v2")
+    spec = autoscaler["spec"]
+    target = spec["scaleTargetRef"]
+    wanted = {"apiVersion": "apps/v1", "kind": "Deployment", "name": FACADE}
+    if {k: target.get(k) for k in wanted} != wanted:
+        fail(f"{what}: scales {target.get('kind')} {target.get('name')} ({target.get('apiVersion')}), not Deployment {FACADE} (apps/v1)")
+    low, high = spec.get("minReplicas", 1), spec["maxReplicas"]
+    if low < 2:
+        fail(f"{what}: minReplicas {low}: with one replica a node drain or a crash leaves nothing serving")
+    if high < low:
+        fail(f"{what}: maxReplicas {high} is below minReplicas {low}")
+    if "replicas" in deployment["spec"]:
+        fail(
+            f"Deployment {FACADE} sets replicas: {deployment['spec']['replicas']}, but {what} owns the count: "
+            f"every `kubectl apply` would reset the autoscaler's choice"
+        )
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    for metric in spec.get("metrics", []):
+        resource = metric.get("resource", {})
+        if metric.get("type") == "Resource" and resource.get("target", {}).get("type") == "Utilization":
+            if not container.get("resources", {}).get("requests", {}).get(resource["name"]):
+                fail(f"{what}: scales on {resource['name']} utilisation, but the container requests no {resource['name']}")
+    if not any(m.get("type") == "Resource" and m.get("resource", {}).get("name") == "cpu" for m in spec.get("metrics", [])):
+        fail(f"{what}: no CPU metric")
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    for budget in manifests.all("PodDisruptionBudget"):
+        available = budget["spec"].get("minAvailable")
+        if selects(budget["spec"]["selector"].get("matchLabels", {}), labels) and isinstance(available, int) and available >= low:
+            fail(f"PodDisruptionBudget {budget['metadata']['name']}: minAvailable {available} with minReplicas {low} would block every drain")
+    ok(f"{what} scales Deployment {FACADE} (which sets no replicas) from {low} to {high} on CPU; the PodDisruptionBudget leaves room to drain")
 
 
 # ---- Running the binary ----------------------------------------------------------------------------
@@ -851,10 +1124,14 @@ def check_image_run(image: Image, runner: Runner, processes: Processes) -> None:
 
 def check_manifest_run(image: Image, manifests: Manifests, runner: Runner, processes: Processes) -> None:
     """The Deployment's environment and mounted clients file, in live mode, against the standalone sandbox."""
-    deployment = manifests.one("Deployment")
+    deployment = manifests.one("Deployment", FACADE)
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     spec = deployment["spec"]["template"]["spec"]
     values, secret_refs = env_source(manifests, container)
+    # REDIS_URL names the in-cluster Redis Service, which does not resolve here: the server runs as a
+    # replica does without Redis (its own budget and cache). check_shared_budget checks the URL; the
+    # Rust tests cover Redis itself. So this check needs nothing the binary may not know yet.
+    secret_refs.pop("REDIS_URL", None)
     env = {**image.env, **values}
     for name, (secret, key) in secret_refs.items():
         env[name] = secret_value(manifests, secret, key)
@@ -931,7 +1208,8 @@ def check_manifest_run(image: Image, manifests: Manifests, runner: Runner, proce
     shown = ", ".join(sorted(k for k in env if k not in secret_refs))
     ok(
         f"the Deployment's environment ({shown}; {', '.join(sorted(secret_refs))} from the Secret) and its mounted "
-        f"clients file start the server in live mode (LISTEN_ADDR and BLOC_API_URL pointed at loopback)"
+        f"clients file start the server in live mode (LISTEN_ADDR and BLOC_API_URL pointed at loopback, "
+        f"no REDIS_URL: its Service is not reachable here)"
     )
 
     query = json.dumps({"query": "{ customer_count }"}).encode()
@@ -992,6 +1270,9 @@ def main() -> int:
         manifests = read_manifests()
         check_kustomization(manifests)
         check_manifests(manifests, image)
+        redis = check_redis(manifests)
+        check_shared_budget(manifests, redis)
+        check_autoscaler(manifests)
 
         runner = Runner.prepare(image, workdir)
         step(f"The image's runtime contract, on {runner.binary.name} from {os.environ.get('BLOC_GRAPHQL_BIN', 'target/release')}")
