@@ -28,6 +28,7 @@ fn command() -> Command {
         "LISTEN_ADDR",
         "BLOC_SANDBOX",
         "RUST_LOG",
+        "REDIS_URL",
     ] {
         command.env_remove(var);
     }
@@ -337,6 +338,68 @@ async fn neither_the_key_nor_client_input_reaches_the_logs_even_at_trace_level()
     for pii in [SECRET_ID, PHONE, VARIABLE_ID, "6410612c7f1b4b36103f872a"] {
         assert!(!logs.contains(pii), "{pii} leaked into logs");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binary_shares_through_a_tls_redis_and_never_logs_its_password() {
+    use crate::replicas::{REDIS_PASSWORD, Redis, test_certificates};
+    let dir = std::env::temp_dir().join(format!("bloc-graphql-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    test_certificates(&dir);
+    let redis = Redis::start_tls(&dir);
+
+    let mut cmd = command();
+    cmd.args(["--sandbox", "--listen-addr", "127.0.0.1:0"])
+        .env("REDIS_URL", redis.tls_url())
+        // The test CA, the way a team trusts a managed Redis's private CA (rustls reads the
+        // system's roots, or this file).
+        .env("SSL_CERT_FILE", dir.join("ca.crt"))
+        .env("RUST_LOG", "trace");
+    let (child, url, lines) = start(cmd);
+    let startup = banner(&lines);
+    assert!(
+        startup.contains("shared: budget and cache on Redis"),
+        "{startup}"
+    );
+
+    let client = reqwest::Client::new();
+    let mut state = Value::Null;
+    for _ in 0..100 {
+        let status: Value = client
+            .get(format!("{url}/status"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        state = status["redis"]["state"].clone();
+        if state == "up" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(state, "up", "the replica reached Redis over TLS");
+    let response = graphql(&url, "{ customers(limit: 1) { name } }").await;
+    assert!(response.get("errors").is_none(), "{response}");
+    let metrics = client
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("redis_up 1"), "{metrics}");
+
+    assert!(terminate(child).success());
+    let logged: Vec<String> = lines.try_iter().collect();
+    let all = format!("{startup}\n{}", logged.join("\n"));
+    assert!(
+        !all.contains(REDIS_PASSWORD),
+        "the Redis password was logged"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread")]

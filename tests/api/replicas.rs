@@ -25,27 +25,119 @@ use crate::{
 };
 
 /// The password the test Redis asks for: it must never appear in logs or errors.
-const REDIS_PASSWORD: &str = "s3cret-redis-pw";
+pub const REDIS_PASSWORD: &str = "s3cret-redis-pw";
+
+/// A test CA (`ca.crt`) and a certificate for `localhost` it signed (`server.crt`,
+/// `server.key`), made with openssl in `dir`.
+pub fn test_certificates(dir: &std::path::Path) {
+    let openssl = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl must be installed for the TLS Redis test (.ci/run installs it)");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-subj",
+        "/CN=bloc-graphql test CA",
+        "-days",
+        "2",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(dir.join("san.ext"), "subjectAltName=DNS:localhost\n").unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
+}
 
 /// A `redis-server` for one test, stopped when dropped.
-struct Redis {
+pub struct Redis {
     child: Child,
     port: u16,
 }
 
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 impl Redis {
     fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self::start_on(port)
+        Self::start_on(free_port())
     }
 
     fn start_on(port: u16) -> Self {
+        Self::spawn(port, &["--port", &port.to_string()])
+    }
+
+    /// A Redis that speaks only TLS, with the certificate and key in `dir` (see
+    /// [`test_certificates`]). Its URL: `rediss://:PASSWORD@localhost:PORT/0`.
+    pub fn start_tls(dir: &std::path::Path) -> Self {
+        let port = free_port();
+        let file = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+        Self::spawn(
+            port,
+            &[
+                "--port",
+                "0",
+                "--tls-port",
+                &port.to_string(),
+                "--tls-cert-file",
+                &file("server.crt"),
+                "--tls-key-file",
+                &file("server.key"),
+                "--tls-ca-cert-file",
+                &file("ca.crt"),
+                "--tls-auth-clients",
+                "no",
+            ],
+        )
+    }
+
+    fn spawn(port: u16, listen: &[&str]) -> Self {
         let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--bind", "127.0.0.1"])
+            .args(listen)
             .args(["--save", "", "--appendonly", "no"])
             .args(["--requirepass", REDIS_PASSWORD])
             .stdout(Stdio::null())
@@ -68,6 +160,10 @@ impl Redis {
 
     fn url(&self) -> String {
         format!("redis://:{REDIS_PASSWORD}@127.0.0.1:{}/0", self.port)
+    }
+
+    pub fn tls_url(&self) -> String {
+        format!("rediss://:{REDIS_PASSWORD}@localhost:{}/0", self.port)
     }
 
     fn stop(&mut self) {
