@@ -93,8 +93,9 @@ const HEARTBEAT_TTL: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Records written per round trip when a list brings many.
 const WRITE_CHUNK: usize = 256;
-/// The bound on writing one chunk: off every request's path, so more than one operation's.
-const CHUNK_TIMEOUT: Duration = Duration::from_secs(1);
+/// The bound on a bulk operation (a chunk of records, or the whole list): megabytes take
+/// longer than one operation's bound, and are not a sign of an outage.
+const BULK_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -282,12 +283,17 @@ impl Shared {
     }
 
     /// The value stored for `what`, if any (and if Redis is up).
-    pub async fn get(&self, what: &[u8]) -> Option<Vec<u8>> {
+    /// A `bulky` value (megabytes: the customer list) gets a bound for its size, and being
+    /// late with it is not an outage.
+    pub async fn get(&self, what: &[u8], bulky: bool) -> Option<Vec<u8>> {
         let mut connection = self.connection().await?;
         let name = self.0.seal.name("c", what);
-        let sealed: Vec<u8> = self
-            .bounded("get", connection.get::<_, Option<Vec<u8>>>(&name))
-            .await??;
+        let get = connection.get::<_, Option<Vec<u8>>>(&name);
+        let sealed: Vec<u8> = if bulky {
+            self.bulk("get_bulky", get).await??
+        } else {
+            self.bounded("get", get).await??
+        };
         let opened = self.0.seal.open(&name, &sealed);
         if opened.is_none() {
             self.0
@@ -299,8 +305,8 @@ impl Shared {
         opened
     }
 
-    /// Stores `value` for `what`, kept for `ttl`.
-    pub async fn put(&self, what: &[u8], value: &[u8], ttl: Duration) {
+    /// Stores `value` for `what`, kept for `ttl` (`bulky`: as for [`Shared::get`]).
+    pub async fn put(&self, what: &[u8], value: &[u8], ttl: Duration, bulky: bool) {
         let Some(mut connection) = self.connection().await else {
             return;
         };
@@ -308,13 +314,15 @@ impl Shared {
         let Some(sealed) = self.0.seal.seal(&name, value) else {
             return;
         };
-        let _: Option<()> = self
-            .bounded("set", connection.pset_ex(&name, sealed, millis(ttl)))
-            .await;
+        let set = connection.pset_ex::<_, _, ()>(&name, sealed, millis(ttl));
+        if bulky {
+            let _ = self.bulk("set_bulky", set).await;
+        } else {
+            let _ = self.bounded("set", set).await;
+        }
     }
 
-    /// Stores many values, a chunk per round trip. Off the request path: a slow write is
-    /// counted, but does not mark Redis down.
+    /// Stores many values, a chunk per round trip (bulk: see [`Shared::bulk`]).
     pub async fn put_many(&self, items: Vec<(Vec<u8>, Vec<u8>)>, ttl: Duration) {
         let Some(mut connection) = self.connection().await else {
             return;
@@ -327,14 +335,8 @@ impl Shared {
                     pipe.pset_ex(name, sealed, millis(ttl)).ignore();
                 }
             }
-            let written =
-                tokio::time::timeout(CHUNK_TIMEOUT, pipe.query_async::<()>(&mut connection)).await;
-            if !matches!(written, Ok(Ok(()))) {
-                self.0
-                    .metrics
-                    .redis_errors
-                    .with_label_values(&["set_many"])
-                    .inc();
+            let written = pipe.query_async::<()>(&mut connection);
+            if self.bulk("set_many", written).await.is_none() {
                 return;
             }
         }
@@ -397,6 +399,22 @@ impl Shared {
             Ok(Err(_)) | Err(_) => {
                 self.0.metrics.redis_errors.with_label_values(&[op]).inc();
                 self.mark(State::Down);
+                None
+            }
+        }
+    }
+
+    /// Runs a bulk operation (megabytes, or many records) within [`BULK_TIMEOUT`]; a failure
+    /// is counted but not taken for an outage (the next small operation tells).
+    async fn bulk<T>(
+        &self,
+        op: &'static str,
+        operation: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Option<T> {
+        match tokio::time::timeout(BULK_TIMEOUT, operation).await {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(_)) | Err(_) => {
+                self.0.metrics.redis_errors.with_label_values(&[op]).inc();
                 None
             }
         }

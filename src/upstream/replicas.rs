@@ -108,7 +108,9 @@ impl Gateway {
     /// The entry another replica shared for `resource`, if Redis is up and holds one.
     pub(super) async fn shared_entry(&self, resource: &Resource) -> Option<Entry> {
         let shared = self.0.shared.as_ref().filter(|s| s.is_up())?;
-        let stored = shared.get(&resource.shared_key()).await?;
+        let stored = shared
+            .get(&resource.shared_key(), *resource == Resource::List)
+            .await?;
         let (at, answer) = open_entry(&stored)?;
         let payload = resource.decode_off_worker(answer).await.ok()?;
         Some(Entry { payload, at })
@@ -216,8 +218,10 @@ impl Gateway {
         };
         let at = wall_clock_millis(sent);
         let keep_for = inner.keep_for;
+        let bulky = *resource == Resource::List;
+        let entry = seal_entry(at, &answer);
         shared
-            .put(&resource.shared_key(), &seal_entry(at, &answer), keep_for)
+            .put(&resource.shared_key(), &entry, keep_for, bulky)
             .await;
         let record: fn(String) -> Resource = match resource {
             Resource::List => Resource::Customer,

@@ -374,6 +374,44 @@ async fn a_record_fetched_through_one_replica_is_served_by_the_others_without_a_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_and_the_customers_it_brings_are_shared_too() {
+    let redis = Redis::start();
+    let cluster = cluster(&redis, |_| {}).await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let ids: Vec<String> = (0..3)
+        .map(|n| format!("64f0c1d2e3a4b5c6d7e8f91{n}"))
+        .collect();
+    let records = Value::Array(ids.iter().map(|id| customer(id)).collect());
+    Mock::given(method("GET"))
+        .respond_with(move |_: &Received| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            ResponseTemplate::new(200).set_body_json(envelope(records.clone()))
+        })
+        .mount(&cluster.bloc)
+        .await;
+    let list = "{ customers(limit: 3) { id first_name } }";
+    let (_, first) = query(&cluster.replicas[0], list).await;
+    assert_eq!(
+        first["data"]["customers"][2]["id"],
+        ids[2].as_str(),
+        "{first}"
+    );
+    let (_, again) = query(&cluster.replicas[1], list).await;
+    assert_eq!(again["data"], first["data"]);
+    // The list's customers are shared under their own keys, in the background.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let one = format!(r#"{{ customer(id: "{}") {{ id first_name }} }}"#, ids[1]);
+    let (_, single) = query(&cluster.replicas[2], &one).await;
+    assert_eq!(single["data"]["customer"], first["data"]["customers"][1]);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "one list call for the three replicas"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_bloc_does_not_know_is_asked_for_once_for_every_replica() {
     let redis = Redis::start();
     let cluster = cluster(&redis, |_| {}).await;
