@@ -117,9 +117,10 @@ async fn check(cli: &Cli) -> ExitCode {
         Err(error) => return not_ready(format!("configuration: INVALID: {error:#}"), 2),
     };
     // Everything the server would build from it (GraphiQL's local files included).
-    if let Err(error) = AppState::new(config.clone()) {
-        return not_ready(format!("configuration: INVALID: {error}"), 2);
-    }
+    let state = match AppState::new(config.clone()) {
+        Ok(state) => state,
+        Err(error) => return not_ready(format!("configuration: INVALID: {error}"), 2),
+    };
     let client = match BlocClient::new(&config.bloc) {
         Ok(client) => client,
         Err(error) => return not_ready(format!("configuration: INVALID: {error}"), 2),
@@ -150,6 +151,23 @@ async fn check(cli: &Cli) -> ExitCode {
         }
         None => false,
     };
+    // The facade serves without Redis (each replica alone, on its share of the budget); a
+    // deploy pipeline should hear of it all the same.
+    let redis_failed = match redis_status(&state).await {
+        Some(("up", live)) => {
+            let plural = if live == 1 { "" } else { "s" };
+            println!("redis: reachable ({live} live replica{plural})");
+            false
+        }
+        Some(_) => {
+            println!(
+                "redis: NOT REACHABLE (replicas would each work alone, on their share of the \
+                 budget)"
+            );
+            true
+        }
+        None => false,
+    };
     let options = CallOptions {
         timeout: Some(config.bloc.call_timeout),
         request_id: None,
@@ -163,6 +181,12 @@ async fn check(cli: &Cli) -> ExitCode {
             if jwks_failed {
                 return not_ready("jwt: no keys to verify client JWTs with".into(), 1);
             }
+            if redis_failed {
+                return not_ready(
+                    "redis: the budget and the cache would not be shared".into(),
+                    1,
+                );
+            }
             println!("verdict: ready");
             ExitCode::SUCCESS
         }
@@ -171,6 +195,17 @@ async fn check(cli: &Cli) -> ExitCode {
         }
         Err(error) => not_ready(format!("bloc: NOT REACHABLE: {error} ({millis} ms)"), 1),
     }
+}
+
+/// Redis's state once the first contact is over (`None` without `--redis-url`).
+async fn redis_status(state: &AppState) -> Option<(&'static str, u32)> {
+    for _ in 0..40 {
+        match state.gateway().shared_state()? {
+            ("connecting", _) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            known => return Some(known),
+        }
+    }
+    state.gateway().shared_state()
 }
 
 /// Prints why `check` failed and its verdict, and gives its exit code.

@@ -578,6 +578,37 @@ fn check(bloc: &str, key: Option<&str>) -> (Option<i32>, String) {
     (output.status.code(), stdout)
 }
 
+#[test]
+fn check_reports_whether_redis_answers() {
+    let redis = crate::replicas::Redis::start();
+    let run = |url: &str| {
+        let output = command()
+            .args(["--sandbox", "check"])
+            .env("REDIS_URL", url)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8(output.stdout).unwrap(),
+        )
+    };
+    let (code, stdout) = run(&redis.url());
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("redis: reachable (1 live replica)"),
+        "{stdout}"
+    );
+
+    let closed = redis.url().replace(&redis.port().to_string(), "1");
+    let (code, stdout) = run(&closed);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("redis: NOT REACHABLE"), "{stdout}");
+    assert!(
+        !stdout.contains(crate::replicas::REDIS_PASSWORD),
+        "{stdout}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn check_proves_the_key_with_one_call_that_reads_no_customer() {
     let bloc = MockServer::start().await;

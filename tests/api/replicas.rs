@@ -102,8 +102,12 @@ fn free_port() -> u16 {
 }
 
 impl Redis {
-    fn start() -> Self {
+    pub fn start() -> Self {
         Self::start_on(free_port())
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     fn start_on(port: u16) -> Self {
@@ -158,7 +162,7 @@ impl Redis {
         Self { child, port }
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("redis://:{REDIS_PASSWORD}@127.0.0.1:{}/0", self.port)
     }
 
