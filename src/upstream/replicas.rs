@@ -155,11 +155,7 @@ impl Gateway {
         purpose: Purpose,
     ) -> ControlFlow<Fetched, bool> {
         let inner = &self.0;
-        let Some(shared) = inner
-            .shared
-            .as_ref()
-            .filter(|s| s.is_up() && inner.cache.is_some())
-        else {
+        let Some(shared) = self.sharing() else {
             return ControlFlow::Continue(false);
         };
         if purpose == Purpose::Refresh {
@@ -198,6 +194,16 @@ impl Gateway {
         ControlFlow::Continue(false)
     }
 
+    /// The shared state, when answers are shared now: Redis is up, and there is a cache (a
+    /// replica that caches nothing shares nothing either).
+    fn sharing(&self) -> Option<&Shared> {
+        let inner = &self.0;
+        inner
+            .shared
+            .as_ref()
+            .filter(|shared| shared.is_up() && inner.cache.is_some())
+    }
+
     /// Gives back the lease on fetching `resource`.
     pub(super) async fn release_lease(&self, resource: &Resource) {
         if let Some(shared) = &self.0.shared {
@@ -209,11 +215,7 @@ impl Gateway {
     /// records under theirs (in the background: a list may hold thousands).
     pub(super) async fn share(&self, resource: &Resource, answer: Wire, sent: Instant) {
         let inner = &self.0;
-        let Some(shared) = inner
-            .shared
-            .as_ref()
-            .filter(|s| s.is_up() && inner.cache.is_some())
-        else {
+        let Some(shared) = self.sharing() else {
             return;
         };
         let at = wall_clock_millis(sent);

@@ -362,17 +362,13 @@ async fn the_binary_shares_through_a_tls_redis_and_never_logs_its_password() {
         "{startup}"
     );
 
-    let client = reqwest::Client::new();
+    let get = |path: &str| {
+        let url = format!("{url}{path}");
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+    };
     let mut state = Value::Null;
     for _ in 0..100 {
-        let status: Value = client
-            .get(format!("{url}/status"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let status: Value = serde_json::from_str(&get("/status").await).unwrap();
         state = status["redis"]["state"].clone();
         if state == "up" {
             break;
@@ -382,14 +378,7 @@ async fn the_binary_shares_through_a_tls_redis_and_never_logs_its_password() {
     assert_eq!(state, "up", "the replica reached Redis over TLS");
     let response = graphql(&url, "{ customers(limit: 1) { name } }").await;
     assert!(response.get("errors").is_none(), "{response}");
-    let metrics = client
-        .get(format!("{url}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get("/metrics").await;
     assert!(metrics.contains("redis_up 1"), "{metrics}");
 
     assert!(terminate(child).success());
