@@ -359,6 +359,14 @@ impl Shared {
         }
     }
 
+    /// Whether someone holds the lease on fetching `what` (`None`: Redis is down).
+    pub async fn leased(&self, what: &[u8]) -> Option<bool> {
+        let mut connection = self.connection().await?;
+        let name = self.0.seal.name("l", what);
+        self.bounded("leased", connection.exists::<_, bool>(&name))
+            .await
+    }
+
     /// Gives back the lease on `what`, if it is still this replica's.
     pub async fn release(&self, what: &[u8]) {
         let Some(mut connection) = self.connection().await else {

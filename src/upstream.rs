@@ -433,7 +433,7 @@ impl Gateway {
                 }
                 kept = Some(entry);
             }
-            match self.shared_answer(&resource, call).await {
+            match self.shared_answer(&resource, call, None).await {
                 Ok(found) => {
                     metrics.cache_hits.inc();
                     call.stats.cache_hits.fetch_add(1, Ordering::Relaxed);

@@ -13,7 +13,8 @@
 //!   customer's accounts) are shared under their own keys too, as their lookups' answers.
 //!   The local cache stays in front: a hot key costs no round trip.
 //! - **One fetch.** A replica that misses takes a lease on the fetch; the others wait for
-//!   its answer (polling, up to the lease's bound), then fetch themselves.
+//!   its answer (polling, up to the lease's bound, or until the lease is given back without
+//!   one: the holder's call failed), then fetch themselves.
 
 use std::{
     ops::ControlFlow,
@@ -116,19 +117,22 @@ impl Gateway {
         Some(Entry { payload, at })
     }
 
-    /// Serves `resource` from the shared tier if it holds an answer `call` accepts, caching
-    /// it locally; else gives back the entry found (for stale-if-error), if any.
+    /// Serves `resource` from the shared tier if it holds an answer `call` accepts (one
+    /// younger than its bound, or one whose call was sent from `since` on), caching it
+    /// locally; else gives back the entry found (for stale-if-error), if any.
     pub(super) async fn shared_answer(
         &self,
         resource: &Resource,
         call: &Call,
+        since: Option<Instant>,
     ) -> Result<Fetched, Option<Entry>> {
         let inner = &self.0;
         let Some(entry) = self.shared_entry(resource).await else {
             return Err(None);
         };
         let age = entry.at.elapsed();
-        if age > self.bound(call) {
+        let awaited = since.is_some_and(|since| entry.at >= since);
+        if age > self.bound(call) && !awaited {
             return Err(Some(entry));
         }
         if let Some(cache) = &inner.cache {
@@ -178,17 +182,26 @@ impl Gateway {
             Lease::Theirs => {}
         }
         inner.metrics.lease_waits.inc();
-        let give_up = Instant::now()
+        let now = Instant::now();
+        let give_up = now
             .checked_add(inner.call_timeout)
             .map_or(until.get(), |at| at.min(until.get()));
+        // The holder took its lease at most a lease's life ago, and sent its call after: an
+        // answer from a call sent since then is the one waited for, accepted whatever the
+        // client's max-age, as a call in flight joined on this replica would be.
+        let since = now.checked_sub(inner.call_timeout);
         while shared.is_up() {
             let now = Instant::now();
             if now >= give_up {
                 break;
             }
             tokio::time::sleep(POLL_EVERY.min(give_up.saturating_duration_since(now))).await;
-            if let Ok(found) = self.shared_answer(resource, call).await {
+            if let Ok(found) = self.shared_answer(resource, call, since).await {
                 return ControlFlow::Break(found);
+            }
+            // Given back without an answer: the holder's call failed. Try for ourselves.
+            if shared.leased(&resource.shared_key()).await != Some(true) {
+                break;
             }
         }
         ControlFlow::Continue(false)

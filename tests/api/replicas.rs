@@ -249,8 +249,15 @@ async fn cluster(redis: &Redis, adjust: impl Fn(&mut Config)) -> Cluster {
 }
 
 async fn query(replica: &AppState, query: &str) -> (u16, Value) {
-    let request = Request::post("/graphql")
-        .header("content-type", "application/json")
+    query_with(replica, query, &[]).await
+}
+
+async fn query_with(replica: &AppState, query: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let mut request = Request::post("/graphql").header("content-type", "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request
         .body(Body::from(json!({ "query": query }).to_string()))
         .unwrap();
     let reply = send(replica, request).await;
@@ -446,13 +453,20 @@ async fn a_fetch_in_flight_on_one_replica_is_awaited_by_the_others() {
     let cluster = cluster(&redis, |_| {}).await;
     let calls = mount_any_customer(&cluster.bloc, Duration::from_millis(400)).await;
     let wanted = r#"{ customer(id: "64f0c1d2e3a4b5c6d7e8f902") { id } }"#;
-    let answers = futures::future::join_all(
-        cluster
-            .replicas
-            .iter()
-            .map(|replica| query(replica, wanted)),
-    )
-    .await;
+    // The first replica takes the lease; the other two come while its call is out, the
+    // third asking for no cached answer (the call in flight is as fresh as its own would be).
+    let first = query(&cluster.replicas[0], wanted);
+    let others = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let no_cache = [("cache-control", "no-cache")];
+        futures::future::join(
+            query(&cluster.replicas[1], wanted),
+            query_with(&cluster.replicas[2], wanted, &no_cache),
+        )
+        .await
+    };
+    let (first, (second, third)) = futures::future::join(first, others).await;
+    let answers = [first, second, third];
     for (status, answer) in &answers {
         assert_eq!(*status, 200);
         assert_eq!(
@@ -472,6 +486,49 @@ async fn a_fetch_in_flight_on_one_replica_is_awaited_by_the_others() {
     ];
     let waited: f64 = waits.iter().map(|w| w.unwrap_or(0.0)).sum();
     assert_eq!(waited, 2.0, "{waits:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_lease_holders_call_fails_the_others_fetch_for_themselves_at_once() {
+    let redis = Redis::start();
+    let cluster = cluster(&redis, |config| {
+        config.resilience.max_retries = 0;
+        // Waiting out the lease's bound would outlast every request.
+        config.bloc.call_timeout = Duration::from_secs(5);
+        config.limits.request_timeout = Duration::from_secs(2);
+    })
+    .await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    Mock::given(method("GET"))
+        .respond_with(move |request: &Received| {
+            if counted.fetch_add(1, Ordering::SeqCst) == 0 {
+                return ResponseTemplate::new(503).set_delay(Duration::from_millis(300));
+            }
+            let id = request.url.path().rsplit('/').next().unwrap_or_default();
+            ResponseTemplate::new(200).set_body_json(envelope(customer(id)))
+        })
+        .mount(&cluster.bloc)
+        .await;
+    let wanted = r#"{ customer(id: "64f0c1d2e3a4b5c6d7e8f904") { id } }"#;
+    let first = query(&cluster.replicas[0], wanted);
+    let others = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        futures::future::join(
+            query(&cluster.replicas[1], wanted),
+            query(&cluster.replicas[2], wanted),
+        )
+        .await
+    };
+    let ((_, failed), ((_, second), (_, third))) = futures::future::join(first, others).await;
+    assert_eq!(codes(&failed), ["UPSTREAM_UNAVAILABLE"], "{failed}");
+    for answer in [second, third] {
+        assert_eq!(
+            answer["data"]["customer"]["id"], "64f0c1d2e3a4b5c6d7e8f904",
+            "{answer}"
+        );
+    }
+    assert!(calls.load(Ordering::SeqCst) <= 3);
 }
 
 /// Sends one-customer queries for ids never asked before, from `connections` tasks per
