@@ -66,10 +66,10 @@ pub struct BucketShape {
 /// What the shared bucket said.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Take {
-    /// A token was taken.
-    Allowed,
-    /// None now: one is due after this wait (nothing was taken).
-    Wait(Duration),
+    /// A token was taken (reserved): the call may go after this wait (often zero).
+    Allowed(Duration),
+    /// No token within the wait allowed: one would be due after this long (nothing taken).
+    Refused(Duration),
     /// Redis is down: use the local share.
     Unavailable,
 }
@@ -89,6 +89,8 @@ pub enum Lease {
 const HEARTBEAT: Duration = Duration::from_secs(1);
 /// A replica not heard from for this long is no longer counted live.
 const HEARTBEAT_TTL: Duration = Duration::from_secs(5);
+/// Late answers in a row that mark Redis down.
+const LATE_IN_A_ROW: u32 = 3;
 /// How long connecting may take (at start-up and after Redis went away).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Records written per round trip when a list brings many.
@@ -115,6 +117,8 @@ struct Inner {
     state: watch::Sender<State>,
     /// Live replicas at the last heartbeat (at least 1).
     live: AtomicU32,
+    /// Operations late in a row.
+    late: AtomicU32,
     /// Set when this replica spent its local share while Redis was down: back on the shared
     /// bucket, its first take treats the bucket as empty, so the calls made apart are not
     /// followed by a burst on top.
@@ -133,27 +137,30 @@ struct Inner {
 
 /// GCRA on Redis's clock: one key holds the theoretical arrival time (µs) of the next token.
 /// ARGV: interval (µs per token), capacity (tokens), reserve (tokens to leave unspent),
-/// empty (1: count the bucket as empty first). Returns 0 when a token was taken, else the
-/// µs until one is due.
+/// empty (1: count the bucket as empty first), the longest wait the caller accepts (µs).
+/// A token due within that wait is reserved (so waiters are served in the order they came,
+/// one round trip each) and the wait returned (≥ 0); else nothing is taken and the time
+/// until a token is due comes back negated.
 const BUCKET: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
 local reserve = tonumber(ARGV[3])
+local patience = tonumber(ARGV[5])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 if ARGV[4] == '1' then tat = math.max(tat, now + capacity * interval) end
 local next_tat = tat + interval
-local limit = now + (capacity - reserve) * interval
-if next_tat > limit then
+local wait = next_tat - (now + (capacity - reserve) * interval)
+if wait > patience then
   if ARGV[4] == '1' then
     redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
   end
-  return math.ceil(next_tat - limit)
+  return -math.max(1, math.ceil(wait))
 end
 redis.call('SET', KEYS[1], string.format('%.0f', next_tat), 'PX', math.ceil((next_tat - now) / 1000) + 1000)
-return 0
+return math.max(0, math.ceil(wait))
 ";
 
 /// Renews this replica's heartbeat in a sorted set scored by expiry, drops the expired, and
@@ -199,6 +206,7 @@ impl Shared {
             connection: RwLock::new(None),
             state,
             live: AtomicU32::new(1),
+            late: AtomicU32::new(0),
             spent_apart: AtomicBool::new(false),
             beating: AtomicBool::new(false),
             seal: Seal::new(bloc_secret.expose_secret().as_bytes())?,
@@ -253,8 +261,9 @@ impl Shared {
         self.0.spent_apart.store(true, Ordering::Relaxed);
     }
 
-    /// Takes a token from the shared bucket, leaving `reserve` tokens unspent.
-    pub async fn take(&self, shape: BucketShape, reserve: u32) -> Take {
+    /// Takes a token from the shared bucket, leaving `reserve` tokens unspent, if one is due
+    /// within `patience`.
+    pub async fn take(&self, shape: BucketShape, reserve: u32, patience: Duration) -> Take {
         let Some(mut connection) = self.connection().await else {
             return Take::Unavailable;
         };
@@ -265,13 +274,16 @@ impl Shared {
             .arg(interval)
             .arg(shape.capacity)
             .arg(reserve.min(shape.capacity.saturating_sub(1)))
-            .arg(u8::from(empty));
+            .arg(u8::from(empty))
+            .arg(u64::try_from(patience.as_micros()).unwrap_or(u64::MAX));
         match self
-            .bounded("bucket", invocation.invoke_async::<u64>(&mut connection))
+            .bounded("bucket", invocation.invoke_async::<i64>(&mut connection))
             .await
         {
-            Some(0) => Take::Allowed,
-            Some(micros) => Take::Wait(Duration::from_micros(micros)),
+            Some(micros) if micros >= 0 => {
+                Take::Allowed(Duration::from_micros(micros.unsigned_abs()))
+            }
+            Some(micros) => Take::Refused(Duration::from_micros(micros.unsigned_abs())),
             None => {
                 if empty {
                     // Still owed to the shared bucket when Redis returns.
@@ -396,20 +408,32 @@ impl Shared {
             .clone()
     }
 
-    /// Runs one operation within the timeout; a failure or a late answer marks Redis down.
+    /// Runs one operation within the timeout. A lost connection marks Redis down at once;
+    /// late answers do after [`LATE_IN_A_ROW`] in a row (one slow moment of a busy machine is
+    /// not an outage: that operation alone goes without Redis).
     async fn bounded<T>(
         &self,
         op: &'static str,
         operation: impl Future<Output = redis::RedisResult<T>>,
     ) -> Option<T> {
-        match tokio::time::timeout(self.0.timeout, operation).await {
-            Ok(Ok(value)) => Some(value),
-            Ok(Err(_)) | Err(_) => {
-                self.0.metrics.redis_errors.with_label_values(&[op]).inc();
-                self.mark(State::Down);
-                None
+        let lost = match tokio::time::timeout(self.0.timeout, operation).await {
+            Ok(Ok(value)) => {
+                self.0.late.store(0, Ordering::Relaxed);
+                return Some(value);
             }
+            Ok(Err(error)) => !error.is_timeout(),
+            Err(_) => false,
+        };
+        self.0.metrics.redis_errors.with_label_values(&[op]).inc();
+        let late = self
+            .0
+            .late
+            .fetch_add(1, Ordering::Relaxed)
+            .saturating_add(1);
+        if lost || late >= LATE_IN_A_ROW {
+            self.mark(State::Down);
         }
+        None
     }
 
     /// Runs a bulk operation (megabytes, or many records) within [`BULK_TIMEOUT`]; a failure
@@ -540,4 +564,125 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis())
         .unwrap_or(u64::MAX)
         .max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::{Command, Stdio};
+
+    use super::*;
+
+    /// A `redis-server` on a free port, stopped when dropped.
+    struct Server(std::process::Child, u16);
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn server() -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (.ci/run installs it)");
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Server(child, port)
+    }
+
+    async fn shared(server: &Server) -> Shared {
+        let config = SharedConfig {
+            redis_url: Some(SecretString::from(format!(
+                "redis://127.0.0.1:{}",
+                server.1
+            ))),
+            timeout: Duration::from_millis(500),
+        };
+        let key = SecretString::from("sk_test_bucket");
+        let shared = Shared::new(&config, &key, Arc::default()).unwrap().unwrap();
+        shared.start();
+        while !shared.is_up() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        shared
+    }
+
+    fn wait(take: Take) -> Duration {
+        match take {
+            Take::Allowed(wait) => wait,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_bucket_reserves_turns_in_order_within_the_patience_and_refuses_past_it() {
+        let server = server();
+        let shared = shared(&server).await;
+        let shape = BucketShape {
+            interval: Duration::from_millis(100),
+            capacity: 5,
+        };
+        let patience = Duration::from_millis(350);
+        for _ in 0..5 {
+            assert_eq!(wait(shared.take(shape, 0, patience).await), Duration::ZERO);
+        }
+        // Then one every 100 ms, each reserved for the one who asked, in order.
+        let mut waits = Vec::new();
+        for _ in 0..3 {
+            waits.push(wait(shared.take(shape, 0, patience).await));
+        }
+        assert!(waits.windows(2).all(|w| w[0] < w[1]), "{waits:?}");
+        assert!(
+            waits[0] > Duration::from_millis(50) && waits[2] <= patience,
+            "{waits:?}"
+        );
+        // The fourth would come after the patience: refused, with the time until one.
+        match shared.take(shape, 0, patience).await {
+            Take::Refused(after) => assert!(after > patience, "{after:?}"),
+            other => panic!("{other:?}"),
+        }
+        // Half a second on, two tokens are saved again: a refresh that must leave a reserve
+        // of 4 may not take one, a client's call may.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(matches!(
+            shared.take(shape, 4, Duration::ZERO).await,
+            Take::Refused(_)
+        ));
+        assert_eq!(
+            wait(shared.take(shape, 0, Duration::ZERO).await),
+            Duration::ZERO
+        );
+    }
+
+    #[tokio::test]
+    async fn after_spending_apart_the_next_shared_token_comes_from_an_empty_bucket() {
+        let server = server();
+        let shared = shared(&server).await;
+        let shape = BucketShape {
+            interval: Duration::from_millis(100),
+            capacity: 5,
+        };
+        shared.spent_apart();
+        // A full bucket, counted empty: the next token is one interval away.
+        match shared.take(shape, 0, Duration::ZERO).await {
+            Take::Refused(after) => assert!(after > Duration::from_millis(50), "{after:?}"),
+            other => panic!("{other:?}"),
+        }
+        // Counted once: the bucket then earns as usual.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(
+            wait(shared.take(shape, 0, Duration::ZERO).await),
+            Duration::ZERO
+        );
+    }
 }

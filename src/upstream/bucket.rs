@@ -79,6 +79,22 @@ impl Bucket {
         }
     }
 
+    /// Takes the next token, due now or within `patience` (it may go negative: the token is
+    /// the caller's, who waits the time returned); `Err` with the time until one is due when
+    /// that is longer (nothing taken).
+    pub(super) fn reserve(
+        &mut self,
+        now: Instant,
+        patience: Duration,
+    ) -> Result<Duration, Duration> {
+        let wait = self.wait_for(now, 1.0);
+        if wait > patience {
+            return Err(wait);
+        }
+        self.tokens -= 1.0;
+        Ok(wait)
+    }
+
     /// How long until `n` tokens are there (zero when they already are).
     pub(super) fn wait_for(&mut self, now: Instant, n: f64) -> Duration {
         self.refill(now);

@@ -25,7 +25,10 @@ use std::{
 use bytes::Bytes;
 use tokio::time::{Duration, Instant};
 
-use super::{Call, Entry, Fetched, Gateway, Purpose, Resource, bucket::Bucket, flight::Until};
+use super::{
+    Call, Entry, Fetched, Gateway, Purpose, Resource, bucket::Bucket, flight::Until,
+    scheduler::MAX_TURN_WAIT,
+};
 use crate::{
     bloc::{
         Error,
@@ -45,7 +48,9 @@ pub(super) struct LocalShare(Mutex<Option<(u32, Bucket)>>);
 
 impl Gateway {
     /// A token from the shared bucket (or, Redis down, the local share) for a call that may
-    /// start until `deadline`. A refresh never waits: it goes now or not at all.
+    /// start until `deadline`. A waited call waits for a token due within a second and before
+    /// its deadline (reserved, so waiters go in the order they came) and is refused at once
+    /// otherwise, as the local scheduler refuses; a refresh goes now or not at all.
     pub(super) async fn shared_turn(
         &self,
         purpose: Purpose,
@@ -55,30 +60,29 @@ impl Gateway {
         let (Some(shared), Some(shape)) = (&inner.shared, inner.shape) else {
             return Ok(());
         };
-        let reserve = match purpose {
-            Purpose::Waited => 0,
-            Purpose::Refresh => inner.reserve,
+        let (reserve, patience) = match purpose {
+            Purpose::Waited => (0, patience(deadline)),
+            Purpose::Refresh => (inner.reserve, Duration::ZERO),
         };
-        loop {
-            let wait = match shared.take(shape, reserve).await {
-                Take::Allowed => {
-                    inner.local_share.forget();
-                    return Ok(());
+        match shared.take(shape, reserve, patience).await {
+            Take::Allowed(wait) => {
+                inner.local_share.forget();
+                if !wait.is_zero() {
+                    inner.metrics.shared_budget_waits.inc();
+                    tokio::time::sleep(wait).await;
                 }
-                Take::Wait(wait) => wait,
-                Take::Unavailable => return self.local_turn(shared, purpose, deadline).await,
-            };
-            let at = Instant::now().checked_add(wait);
-            if purpose == Purpose::Refresh || at.is_none_or(|at| at >= deadline) {
-                inner.metrics.limiter_rejections.inc();
-                return Err(Error::BudgetExhausted { retry_after: wait });
+                Ok(())
             }
-            inner.metrics.shared_budget_waits.inc();
-            tokio::time::sleep(wait).await;
+            Take::Refused(retry_after) => {
+                inner.metrics.limiter_rejections.inc();
+                Err(Error::BudgetExhausted { retry_after })
+            }
+            Take::Unavailable => self.local_turn(shared, purpose, deadline).await,
         }
     }
 
-    /// A token from this replica's share of the budget while Redis is down.
+    /// A token from this replica's share of the budget while Redis is down, on the same
+    /// terms as the shared bucket's.
     async fn local_turn(
         &self,
         shared: &Shared,
@@ -86,23 +90,26 @@ impl Gateway {
         deadline: Instant,
     ) -> Result<(), Error> {
         let inner = &self.0;
-        let live = shared.live_replicas();
-        loop {
-            let burst = inner.shape.map_or(0, |shape| shape.capacity);
-            let wait = inner
+        let burst = inner.shape.map_or(0, |shape| shape.capacity);
+        let wait =
+            inner
                 .local_share
-                .take(inner.config.rate_per_minute, burst, live);
-            let Some(wait) = wait else {
+                .take(inner.config.rate_per_minute, burst, shared.live_replicas());
+        let allowed = match purpose {
+            Purpose::Waited => patience(deadline),
+            Purpose::Refresh => Duration::ZERO,
+        };
+        match wait {
+            Ok(wait) if wait <= allowed => {
                 inner.metrics.local_share_calls.inc();
                 shared.spent_apart();
-                return Ok(());
-            };
-            let at = Instant::now().checked_add(wait);
-            if purpose == Purpose::Refresh || at.is_none_or(|at| at >= deadline) {
-                inner.metrics.limiter_rejections.inc();
-                return Err(Error::BudgetExhausted { retry_after: wait });
+                tokio::time::sleep(wait).await;
+                Ok(())
             }
-            tokio::time::sleep(wait).await;
+            Ok(retry_after) | Err(retry_after) => {
+                inner.metrics.limiter_rejections.inc();
+                Err(Error::BudgetExhausted { retry_after })
+            }
         }
     }
 
@@ -149,8 +156,9 @@ impl Gateway {
     }
 
     /// Before calling Bloc for `resource`: a refresh takes a fresh answer another replica
-    /// shared instead; a waited call takes the lease on the fetch, or waits for the replica
-    /// that holds it. `Continue(leased)`: call Bloc (holding the lease or not).
+    /// shared instead, if there is one; then the call takes the lease on the fetch, or waits
+    /// for the replica that holds it (so replicas whose copies go stale together refresh
+    /// once). `Continue(leased)`: call Bloc (holding the lease or not).
     pub(super) async fn before_fetching(
         &self,
         resource: &Resource,
@@ -162,16 +170,15 @@ impl Gateway {
         let Some(shared) = self.sharing() else {
             return ControlFlow::Continue(false);
         };
-        if purpose == Purpose::Refresh {
-            return match self.shared_entry(resource).await {
-                Some(entry) if entry.at.elapsed() < inner.fresh_for => {
-                    if let Some(cache) = &inner.cache {
-                        self.store(resource, &entry.payload, entry.at, cache).await;
-                    }
-                    ControlFlow::Break(Ok(entry.payload))
-                }
-                _ => ControlFlow::Continue(false),
-            };
+        // A refresh first looks for a fresh answer another replica shared: then it is done.
+        if purpose == Purpose::Refresh
+            && let Some(entry) = self.shared_entry(resource).await
+            && entry.at.elapsed() < inner.fresh_for
+        {
+            if let Some(cache) = &inner.cache {
+                self.store(resource, &entry.payload, entry.at, cache).await;
+            }
+            return ControlFlow::Break(Ok(entry.payload));
         }
         match shared
             .lease(&resource.shared_key(), inner.call_timeout)
@@ -255,12 +262,13 @@ impl Gateway {
 }
 
 impl LocalShare {
-    /// Takes a token from the share of `live` replicas (rebuilt, empty, when that number
-    /// changes or Redis has just gone down), or says how long until one is due.
+    /// Reserves a token from the share of `live` replicas (rebuilt, empty, when that number
+    /// changes or Redis has just gone down) and says how long until it is due (often zero);
+    /// `Err`: none is due within [`MAX_TURN_WAIT`] (nothing reserved), with the time until one.
     ///
     /// Each share saves up `burst / live` and earns `(rate - burst) / live` a minute, both
     /// rounded down, so the shares together never allow more than the whole bucket would.
-    fn take(&self, rate: u32, burst: u32, live: u32) -> Option<Duration> {
+    fn take(&self, rate: u32, burst: u32, live: u32) -> Result<Duration, Duration> {
         let now = Instant::now();
         let live = live.max(1);
         let mut share = self
@@ -274,13 +282,9 @@ impl LocalShare {
         }
         let Some((_, bucket)) = share.as_mut() else {
             // A share too small to earn a token: nothing this minute.
-            return Some(Duration::from_secs(60));
+            return Err(Duration::from_secs(60));
         };
-        if bucket.take(now) {
-            None
-        } else {
-            Some(bucket.wait_for(now, 1.0))
-        }
+        bucket.reserve(now, MAX_TURN_WAIT)
     }
 
     /// Redis answers again: the next outage starts a new, empty share.
@@ -320,6 +324,14 @@ impl Resource {
         };
         key.into_bytes()
     }
+}
+
+/// How long a call a client waits on may wait for its token: within [`MAX_TURN_WAIT`] and
+/// before `deadline`.
+fn patience(deadline: Instant) -> Duration {
+    deadline
+        .saturating_duration_since(Instant::now())
+        .min(MAX_TURN_WAIT)
 }
 
 /// An entry as shared: format, when its call was sent (Unix ms), and Bloc's answer.
@@ -392,20 +404,23 @@ mod tests {
     fn a_local_share_starts_empty_and_earns_its_part_of_the_rate() {
         let share = LocalShare::default();
         // 500 a minute, bursts of 50, 5 replicas: bursts of 10, 90 a minute earned.
-        let wait = share.take(500, 50, 5).expect("empty at first");
+        let wait = share.take(500, 50, 5).expect("a token within a second");
         assert!(
             wait > Duration::from_millis(600) && wait <= Duration::from_millis(667),
             "{wait:?}"
         );
+        let next = share
+            .take(500, 50, 5)
+            .expect_err("the next is 1.3 s away: refused");
+        assert!(next > Duration::from_millis(1300), "{next:?}");
         // 120 with bursts of 10 over 3: 3 saved, 36 earned (not 37: the three shares
-        // together stay within the 110 the whole bucket earns).
+        // together stay within the 110 the whole bucket earns), one every 1.67 s.
         share.forget();
-        let wait = share.take(120, 10, 3).expect("empty at first");
-        assert_eq!(wait, Duration::from_secs(60) / 36);
+        assert_eq!(share.take(120, 10, 3), Err(Duration::from_secs(60) / 36));
         share.forget();
         assert_eq!(
             share.take(3, 1, 3),
-            Some(Duration::from_secs(60)),
+            Err(Duration::from_secs(60)),
             "too small to earn"
         );
         share.forget();
