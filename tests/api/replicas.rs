@@ -423,6 +423,46 @@ async fn the_list_and_the_customers_it_brings_are_shared_too() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_whose_copies_go_stale_together_refresh_once() {
+    let redis = Redis::start();
+    let cluster = cluster(&redis, |config| {
+        config.resilience.cache_ttl = Duration::from_millis(800);
+    })
+    .await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let records = Value::Array(vec![customer("64f0c1d2e3a4b5c6d7e8f920")]);
+    Mock::given(method("GET"))
+        .respond_with(move |_: &Received| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            ResponseTemplate::new(200)
+                .set_body_json(envelope(records.clone()))
+                .set_delay(Duration::from_millis(200))
+        })
+        .mount(&cluster.bloc)
+        .await;
+    let list = "{ customer_count }";
+    for replica in &cluster.replicas {
+        assert_eq!(query(replica, list).await.1["data"]["customer_count"], 1);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    // All three serve their stale copy at once and queue a refresh.
+    let answers =
+        futures::future::join_all(cluster.replicas.iter().map(|replica| query(replica, list)))
+            .await;
+    for (_, answer) in &answers {
+        assert_eq!(answer["extensions"]["stale"], true, "{answer}");
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "one refresh for the three replicas"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_bloc_does_not_know_is_asked_for_once_for_every_replica() {
     let redis = Redis::start();
     let cluster = cluster(&redis, |_| {}).await;
