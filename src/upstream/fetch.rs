@@ -169,14 +169,21 @@ impl Gateway {
         if inner.breaker.permit() == breaker::Permit::Refuse {
             return (Err(Error::CircuitOpen), Instant::now());
         }
-        if !prepaid && let Err(error) = self.wait_for_budget(resource, call, deadline).await {
-            return (Err(error), Instant::now());
-        }
         let purpose = if prepaid {
             Purpose::Refresh
         } else {
             Purpose::Waited
         };
+        // With the shared bucket up, a client's call waits in its queue alone: a turn in this
+        // replica's queue too (whose bucket holds the whole rate, and does not see the other
+        // replicas' calls) would make a call wait twice, and often only to be refused.
+        let shared = self.shared_is_up();
+        if !prepaid
+            && !shared
+            && let Err(error) = self.wait_for_budget(resource, call, deadline).await
+        {
+            return (Err(error), Instant::now());
+        }
         if let Err(error) = self.shared_turn(purpose, deadline).await {
             return (Err(error), Instant::now());
         }

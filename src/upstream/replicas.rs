@@ -113,6 +113,11 @@ impl Gateway {
         }
     }
 
+    /// Whether the shared bucket and cache are in use now.
+    pub(super) fn shared_is_up(&self) -> bool {
+        self.0.shared.as_ref().is_some_and(Shared::is_up)
+    }
+
     /// The entry another replica shared for `resource`, if Redis is up and holds one.
     pub(super) async fn shared_entry(&self, resource: &Resource) -> Option<Entry> {
         let shared = self.0.shared.as_ref().filter(|s| s.is_up())?;
