@@ -21,6 +21,14 @@
 //! query text as a string literal (one document per id, no variables); without, the id goes
 //! in `variables.id`.
 //!
+//! `--rate R` paces the load to R requests a second in all (each connection sends every
+//! `connections / R` seconds, staggered, catching up at once when an answer came late) instead
+//! of back to back: an offered rate, for capacity curves (bench/capacity).
+//!
+//! `--url` may be given several times (replicas of the facade): connection i talks to the
+//! (i mod n)-th URL, so the connections are spread round robin over the targets, and the
+//! report's `targets` says what each answered (bench/capacity).
+//!
 //! Built for one core (a current-thread runtime, pinned with taskset by the script): request
 //! bodies are rendered once per id, and answers are parsed into a borrowed struct.
 
@@ -65,12 +73,13 @@ const ID_PLACEHOLDER: &str = "__ID__";
 #[command(name = "loadgen")]
 struct Args {
     /// The facade's GraphQL endpoint, e.g. `http://127.0.0.1:18193/graphql` (plain HTTP).
+    /// Repeatable: connection i uses the (i mod n)-th one (round robin over replicas).
     #[arg(
         long,
         required_unless_present = "rest_template",
         conflicts_with = "rest_template"
     )]
-    url: Option<Uri>,
+    url: Vec<Uri>,
     /// Instead of GraphQL: `GET` this URL with `{id}` replaced by the id, e.g.
     /// `http://127.0.0.1:18182/customer/{id}` (plain HTTP). A 200 with a JSON body is an
     /// answer, aged by its top-level `updated_at`; any other status is `HTTP_<status>`.
@@ -113,6 +122,10 @@ struct Args {
     /// Seed of the id draws (task i uses seed + i), so runs ask for the same ids in turn.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Requests a second to offer, in all (each connection paced to its share); 0 sends
+    /// back to back (a closed loop).
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
 }
 
 /// Id distributions.
@@ -133,17 +146,29 @@ struct Prepared {
     body: Bytes,
 }
 
+/// One server the connections talk to (one per `--url`; one for `--rest-template`).
+struct Target {
+    /// As given, for the report.
+    url: String,
+    addr: SocketAddr,
+    headers: HeaderMap,
+    /// One request per id, in file order (the bodies shared between targets).
+    requests: Vec<Prepared>,
+}
+
 /// What every task shares.
 struct Shared {
-    addr: SocketAddr,
+    /// Connection i talks to `targets[i % targets.len()]`.
+    targets: Vec<Target>,
     /// GraphQL `POST`s, or REST `GET`s (`--rest-template`).
     rest: bool,
-    headers: HeaderMap,
-    /// One request per id, in file order.
-    requests: Vec<Prepared>,
     zipf: Option<Zipf<f64>>,
     /// `--distribution cycle`: the next request's index.
     cycle: Option<AtomicUsize>,
+    /// `--connections`.
+    connections: u32,
+    /// `--rate`: each connection's time between sends.
+    pace: Option<Duration>,
     /// `--requests`: measured requests still to send.
     left: Option<AtomicU64>,
     timeout: Duration,
@@ -176,21 +201,48 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> Result<serde_json::Value, String> {
     let shared = Arc::new(setup(&args).await?);
+    let count = shared.targets.len().max(1);
     let tasks: Vec<_> = (0..args.connections)
         .map(|index| {
             let shared = Arc::clone(&shared);
             let rng = SmallRng::seed_from_u64(args.seed.wrapping_add(u64::from(index)));
-            tokio::spawn(worker(shared, rng))
+            let target = usize::try_from(index).unwrap_or(0) % count;
+            (target, tokio::spawn(worker(shared, index, target, rng)))
         })
         .collect();
     let mut total = Stats::default();
-    for task in tasks {
+    // Per target: connections, answers, errors.
+    let mut per_target = vec![(0u32, 0usize, 0u64); count];
+    for (target, task) in tasks {
         let stats = task
             .await
             .map_err(|e| format!("a connection task failed: {e}"))?;
+        if let Some(row) = per_target.get_mut(target) {
+            let (answers, errors) = stats.counts();
+            row.0 = row.0.saturating_add(1);
+            row.1 = row.1.saturating_add(answers);
+            row.2 = row.2.saturating_add(errors);
+        }
         total.merge(stats);
     }
-    Ok(total.report(args.seconds))
+    let mut report = total.report(args.seconds);
+    let targets: Vec<_> = shared
+        .targets
+        .iter()
+        .zip(&per_target)
+        .map(|(target, (connections, queries, errors))| {
+            serde_json::json!({
+                "url": target.url,
+                "connections": connections,
+                "queries": queries,
+                "error_total": errors,
+            })
+        })
+        .collect();
+    if let Some(object) = report.as_object_mut() {
+        object.insert("targets".into(), targets.into());
+    }
+    Ok(report)
 }
 
 async fn setup(args: &Args) -> Result<Shared, String> {
@@ -211,7 +263,9 @@ async fn setup(args: &Args) -> Result<Shared, String> {
                 .map_err(|e| format!("bad --zipf-s {}: {e}", args.zipf_s))?,
         ),
     };
-    let (authority, requests) = match (&args.rest_template, &args.url) {
+    let rest = args.rest_template.is_some();
+    // (the URL as given, host:port, one request per id)
+    let plans: Vec<(String, String, Vec<Prepared>)> = match (&args.rest_template, &args.url[..]) {
         (Some(template), _) => {
             if !template.contains("{id}") {
                 return Err(format!("--rest-template {template:?} holds no {{id}}"));
@@ -230,12 +284,13 @@ async fn setup(args: &Args) -> Result<Shared, String> {
                     })
                 })
                 .collect::<Result<Vec<_>, String>>()?;
-            (authority, requests)
+            vec![(template.clone(), authority, requests)]
         }
-        (None, Some(url)) => {
-            let (authority, path) = split_url(&url.to_string(), "--url")?;
+        (None, []) => return Err("give --url or --rest-template".into()),
+        (None, urls) => {
             let query = args.query.as_deref().unwrap_or(QUERY);
-            let requests = ids
+            // One body per id, shared by every target.
+            let bodies: Vec<Bytes> = ids
                 .iter()
                 .map(|id| {
                     let body = if query.contains(ID_PLACEHOLDER) {
@@ -245,29 +300,65 @@ async fn setup(args: &Args) -> Result<Shared, String> {
                     } else {
                         serde_json::json!({ "query": query, "variables": { "id": id } })
                     };
-                    Prepared {
-                        path: path.clone(),
-                        body: Bytes::from(body.to_string()),
-                    }
+                    Bytes::from(body.to_string())
                 })
                 .collect();
-            (authority, requests)
+            urls.iter()
+                .map(|url| {
+                    let (authority, path) = split_url(&url.to_string(), "--url")?;
+                    let requests = bodies
+                        .iter()
+                        .map(|body| Prepared {
+                            path: path.clone(),
+                            body: body.clone(),
+                        })
+                        .collect();
+                    Ok((url.to_string(), authority, requests))
+                })
+                .collect::<Result<Vec<_>, String>>()?
         }
-        (None, None) => return Err("give --url or --rest-template".into()),
     };
-    let addr = tokio::net::lookup_host(authority.as_str())
+    let mut targets = Vec::with_capacity(plans.len());
+    for (url, authority, requests) in plans {
+        targets.push(target(url, &authority, requests, rest, &args.headers).await?);
+    }
+    let measure_from = Instant::now() + Duration::from_secs_f64(args.warmup_seconds.max(0.0));
+    Ok(Shared {
+        targets,
+        rest,
+        zipf,
+        cycle: matches!(args.distribution, Pick::Cycle).then(|| AtomicUsize::new(0)),
+        left: args.requests.map(AtomicU64::new),
+        timeout: Duration::from_millis(args.timeout_ms),
+        connections: args.connections,
+        pace: (args.rate > 0.0)
+            .then(|| Duration::try_from_secs_f64(f64::from(args.connections) / args.rate).ok())
+            .flatten(),
+        measure_from,
+        until: measure_from + Duration::from_secs_f64(args.seconds.max(0.0)),
+    })
+}
+
+/// A target's address and headers (`Host`, the content type, `--header`s).
+async fn target(
+    url: String,
+    authority: &str,
+    requests: Vec<Prepared>,
+    rest: bool,
+    extra: &[String],
+) -> Result<Target, String> {
+    let addr = tokio::net::lookup_host(authority)
         .await
         .map_err(|e| format!("cannot resolve {authority}: {e}"))?
         .next()
         .ok_or_else(|| format!("{authority} resolves to no address"))?;
-    let rest = args.rest_template.is_some();
     let mut headers = HeaderMap::new();
-    let host = HeaderValue::from_str(authority.as_str()).map_err(|e| e.to_string())?;
+    let host = HeaderValue::from_str(authority).map_err(|e| e.to_string())?;
     headers.insert(HOST, host);
     if !rest {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
-    for header in &args.headers {
+    for header in extra {
         let (name, value) = header
             .split_once(':')
             .ok_or_else(|| format!("--header {header:?} is not `name: value`"))?;
@@ -277,18 +368,11 @@ async fn setup(args: &Args) -> Result<Shared, String> {
             HeaderValue::from_str(value.trim()).map_err(|e| format!("--header {header:?}: {e}"))?;
         headers.append(name, value);
     }
-    let measure_from = Instant::now() + Duration::from_secs_f64(args.warmup_seconds.max(0.0));
-    Ok(Shared {
+    Ok(Target {
+        url,
         addr,
-        rest,
         headers,
         requests,
-        zipf,
-        cycle: matches!(args.distribution, Pick::Cycle).then(|| AtomicUsize::new(0)),
-        left: args.requests.map(AtomicU64::new),
-        timeout: Duration::from_millis(args.timeout_ms),
-        measure_from,
-        until: measure_from + Duration::from_secs_f64(args.seconds.max(0.0)),
     })
 }
 
@@ -304,11 +388,20 @@ impl Shared {
     }
 }
 
-/// One connection's closed loop, reconnecting after a broken connection or a timeout.
-async fn worker(shared: Arc<Shared>, mut rng: SmallRng) -> Stats {
+/// One connection's closed loop to `targets[target]`, reconnecting after a broken connection
+/// or a timeout.
+async fn worker(shared: Arc<Shared>, index: u32, target: usize, mut rng: SmallRng) -> Stats {
     let mut stats = Stats::default();
+    // With `--rate`: when this connection sends next; the connections start staggered.
+    let mut next = shared.pace.map(|pace| {
+        let connections = f64::from(shared.connections.max(1));
+        Instant::now() + pace.mul_f64(f64::from(index) / connections)
+    });
+    let Some(target) = shared.targets.get(target) else {
+        return stats;
+    };
     while Instant::now() < shared.until {
-        let mut sender = match connect(shared.addr).await {
+        let mut sender = match connect(target.addr).await {
             Ok(sender) => sender,
             Err(_) => {
                 if Instant::now() >= shared.measure_from {
@@ -319,14 +412,23 @@ async fn worker(shared: Arc<Shared>, mut rng: SmallRng) -> Stats {
             }
         };
         loop {
+            if let (Some(at), Some(pace)) = (next.as_mut(), shared.pace) {
+                if *at >= shared.until {
+                    return stats;
+                }
+                tokio::time::sleep_until((*at).into()).await;
+                *at += pace;
+            }
             let started = Instant::now();
             if started >= shared.until || !shared.take_one(started) {
                 return stats;
             }
-            let prepared = pick(&shared, &mut rng);
+            let prepared = pick(&shared, target, &mut rng);
             let deadline = (started + shared.timeout).min(shared.until);
-            let exchange =
-                tokio::time::timeout_at(deadline.into(), send(&mut sender, &shared, prepared));
+            let exchange = tokio::time::timeout_at(
+                deadline.into(),
+                send(&mut sender, shared.rest, target, prepared),
+            );
             let measured = started >= shared.measure_from;
             let outcome = exchange.await;
             let latency = started.elapsed();
@@ -408,15 +510,15 @@ async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, String> {
     Ok(sender)
 }
 
-fn pick(shared: &Shared, rng: &mut SmallRng) -> Prepared {
-    let count = shared.requests.len();
+fn pick(shared: &Shared, target: &Target, rng: &mut SmallRng) -> Prepared {
+    let count = target.requests.len();
     let index = match (&shared.zipf, &shared.cycle) {
         // Ranks are 1..=count as floats; rank 1 is the file's first id.
         (Some(zipf), _) => (zipf.sample(rng) as usize).saturating_sub(1),
         (None, Some(next)) => next.fetch_add(1, Ordering::Relaxed) % count.max(1),
         (None, None) => rng.random_range(0..count),
     };
-    shared
+    target
         .requests
         .get(index.min(count.saturating_sub(1)))
         .cloned()
@@ -425,17 +527,14 @@ fn pick(shared: &Shared, rng: &mut SmallRng) -> Prepared {
 
 async fn send(
     sender: &mut SendRequest<Full<Bytes>>,
-    shared: &Shared,
+    rest: bool,
+    target: &Target,
     prepared: Prepared,
 ) -> Result<(StatusCode, Bytes), hyper::Error> {
     let mut request = Request::new(Full::new(prepared.body));
-    *request.method_mut() = if shared.rest {
-        Method::GET
-    } else {
-        Method::POST
-    };
+    *request.method_mut() = if rest { Method::GET } else { Method::POST };
     *request.uri_mut() = prepared.path;
-    *request.headers_mut() = shared.headers.clone();
+    *request.headers_mut() = target.headers.clone();
     sender.ready().await?;
     let response = sender.send_request(request).await?;
     let status = response.status();

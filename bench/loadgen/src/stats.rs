@@ -51,6 +51,11 @@ impl Stats {
         }
     }
 
+    /// Answers (errors included) and errors (unanswered ones included) so far.
+    pub fn counts(&self) -> (usize, u64) {
+        (self.latencies_us.len(), self.errors.values().sum())
+    }
+
     /// Adds another connection's samples.
     pub fn merge(&mut self, other: Stats) {
         self.latencies_us.extend(other.latencies_us);
