@@ -30,6 +30,9 @@
 //!   per-call timeout elapsing. While it is open, cached records up to `--stale-for-secs` old
 //!   are served marked stale (stale-if-error), unless the client's own `max-age` forbids.
 //!
+//! - With `--redis-url`, replicas share the bucket, the answers and who fetches what
+//!   ([`replicas`], over [`crate::shared`]); the local cache stays in front.
+//!
 //! There is one Bloc key per process, so the resource alone keys the cache.
 
 mod breaker;

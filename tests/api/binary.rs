@@ -220,6 +220,12 @@ fn help_documents_every_setting_with_its_env_name_and_default() {
         "--max-connections",
         "[env: MAX_CONNECTIONS=]",
         "[default: 512]",
+        "--redis-url",
+        // The value itself is never shown, even when set.
+        "[env: REDIS_URL]",
+        "--redis-timeout-ms",
+        "[env: REDIS_TIMEOUT_MS=]",
+        "[default: 20]",
         "BLOC_SECRET_KEY",
     ] {
         assert!(
