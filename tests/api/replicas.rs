@@ -303,28 +303,38 @@ where
     }
 }
 
-/// Answers any customer lookup with a record for the id asked for (and counts the calls).
-async fn mount_any_customer(bloc: &MockServer, delay: Duration) -> Arc<AtomicUsize> {
+/// Mounts one answer for every GET: `answer(request, n)` for the n-th call (from 0). Returns
+/// the count of calls Bloc received.
+async fn mount_counting(
+    bloc: &MockServer,
+    answer: impl Fn(&Received, usize) -> ResponseTemplate + Send + Sync + 'static,
+) -> Arc<AtomicUsize> {
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = calls.clone();
     Mock::given(method("GET"))
         .respond_with(move |request: &Received| {
-            counted.fetch_add(1, Ordering::SeqCst);
-            let path = request.url.path();
-            match path.strip_prefix("/v1/customers/") {
-                Some(id) if !id.is_empty() => ResponseTemplate::new(200)
-                    .set_body_json(envelope(customer(id)))
-                    .set_delay(delay),
-                // The list (the planner may buy it for many misses): none of the ids asked
-                // for, so singles it is.
-                _ => ResponseTemplate::new(200)
-                    .set_body_json(envelope(json!([])))
-                    .set_delay(delay),
-            }
+            answer(request, counted.fetch_add(1, Ordering::SeqCst))
         })
         .mount(bloc)
         .await;
     calls
+}
+
+/// Answers any customer lookup with a record for the id asked for (and counts the calls).
+async fn mount_any_customer(bloc: &MockServer, delay: Duration) -> Arc<AtomicUsize> {
+    mount_counting(bloc, move |request, _| {
+        match request.url.path().strip_prefix("/v1/customers/") {
+            Some(id) if !id.is_empty() => ResponseTemplate::new(200)
+                .set_body_json(envelope(customer(id)))
+                .set_delay(delay),
+            // The list (the planner may buy it for many misses): none of the ids asked for,
+            // so singles it is.
+            _ => ResponseTemplate::new(200)
+                .set_body_json(envelope(json!([])))
+                .set_delay(delay),
+        }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -388,19 +398,14 @@ async fn a_record_fetched_through_one_replica_is_served_by_the_others_without_a_
 async fn the_list_and_the_customers_it_brings_are_shared_too() {
     let redis = Redis::start();
     let cluster = cluster(&redis, |_| {}).await;
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counted = calls.clone();
     let ids: Vec<String> = (0..3)
         .map(|n| format!("64f0c1d2e3a4b5c6d7e8f91{n}"))
         .collect();
     let records = Value::Array(ids.iter().map(|id| customer(id)).collect());
-    Mock::given(method("GET"))
-        .respond_with(move |_: &Received| {
-            counted.fetch_add(1, Ordering::SeqCst);
-            ResponseTemplate::new(200).set_body_json(envelope(records.clone()))
-        })
-        .mount(&cluster.bloc)
-        .await;
+    let calls = mount_counting(&cluster.bloc, move |_, _| {
+        ResponseTemplate::new(200).set_body_json(envelope(records.clone()))
+    })
+    .await;
     let list = "{ customers(limit: 3) { id first_name } }";
     let (_, first) = query(&cluster.replicas[0], list).await;
     assert_eq!(
@@ -429,18 +434,13 @@ async fn replicas_whose_copies_go_stale_together_refresh_once() {
         config.resilience.cache_ttl = Duration::from_millis(800);
     })
     .await;
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counted = calls.clone();
     let records = Value::Array(vec![customer("64f0c1d2e3a4b5c6d7e8f920")]);
-    Mock::given(method("GET"))
-        .respond_with(move |_: &Received| {
-            counted.fetch_add(1, Ordering::SeqCst);
-            ResponseTemplate::new(200)
-                .set_body_json(envelope(records.clone()))
-                .set_delay(Duration::from_millis(200))
-        })
-        .mount(&cluster.bloc)
-        .await;
+    let calls = mount_counting(&cluster.bloc, move |_, _| {
+        ResponseTemplate::new(200)
+            .set_body_json(envelope(records.clone()))
+            .set_delay(Duration::from_millis(200))
+    })
+    .await;
     let list = "{ customer_count }";
     for replica in &cluster.replicas {
         assert_eq!(query(replica, list).await.1["data"]["customer_count"], 1);
@@ -466,15 +466,7 @@ async fn replicas_whose_copies_go_stale_together_refresh_once() {
 async fn a_customer_bloc_does_not_know_is_asked_for_once_for_every_replica() {
     let redis = Redis::start();
     let cluster = cluster(&redis, |_| {}).await;
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counted = calls.clone();
-    Mock::given(method("GET"))
-        .respond_with(move |_: &Received| {
-            counted.fetch_add(1, Ordering::SeqCst);
-            ResponseTemplate::new(404)
-        })
-        .mount(&cluster.bloc)
-        .await;
+    let calls = mount_counting(&cluster.bloc, |_, _| ResponseTemplate::new(404)).await;
     let wanted = r#"{ customer(id: "nobody") { id } }"#;
     for replica in &cluster.replicas {
         let (_, answer) = query(replica, wanted).await;
@@ -538,18 +530,14 @@ async fn when_the_lease_holders_call_fails_the_others_fetch_for_themselves_at_on
         config.limits.request_timeout = Duration::from_secs(2);
     })
     .await;
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counted = calls.clone();
-    Mock::given(method("GET"))
-        .respond_with(move |request: &Received| {
-            if counted.fetch_add(1, Ordering::SeqCst) == 0 {
-                return ResponseTemplate::new(503).set_delay(Duration::from_millis(300));
-            }
-            let id = request.url.path().rsplit('/').next().unwrap_or_default();
-            ResponseTemplate::new(200).set_body_json(envelope(customer(id)))
-        })
-        .mount(&cluster.bloc)
-        .await;
+    let calls = mount_counting(&cluster.bloc, |request, n| {
+        if n == 0 {
+            return ResponseTemplate::new(503).set_delay(Duration::from_millis(300));
+        }
+        let id = request.url.path().rsplit('/').next().unwrap_or_default();
+        ResponseTemplate::new(200).set_body_json(envelope(customer(id)))
+    })
+    .await;
     let wanted = r#"{ customer(id: "64f0c1d2e3a4b5c6d7e8f904") { id } }"#;
     let first = query(&cluster.replicas[0], wanted);
     let others = async {
