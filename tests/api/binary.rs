@@ -573,6 +573,57 @@ fn check(bloc: &str, key: Option<&str>) -> (Option<i32>, String) {
     (output.status.code(), stdout)
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn losing_redis_and_getting_it_back_logs_one_warning_each() {
+    use crate::replicas::Redis;
+    let mut redis = Redis::start();
+    let mut cmd = command();
+    cmd.args(["--sandbox", "--listen-addr", "127.0.0.1:0"])
+        .env("REDIS_URL", redis.url());
+    let (child, url, lines) = start(cmd);
+    let state = |wanted: &'static str| {
+        let url = url.clone();
+        async move {
+            for _ in 0..100 {
+                let status: Value = reqwest::get(format!("{url}/status"))
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                if status["redis"]["state"] == wanted {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("Redis never {wanted}");
+        }
+    };
+    state("up").await;
+    redis.stop();
+    // Requests keep coming while Redis is gone: each would have been a warning.
+    for n in 0..20 {
+        let query = format!(r#"{{ customer(id: "63b1d64cf0409e75a5412a{n:02}") {{ id }} }}"#);
+        let response = graphql(&url, &query).await;
+        assert!(response.get("data").is_some(), "{response}");
+    }
+    state("down").await;
+    let _redis = Redis::start_on(redis.port());
+    state("up").await;
+    for n in 0..5 {
+        graphql(
+            &url,
+            &format!(r#"{{ customer(id: "63b1d64cf0409e75a5412b{n:02}") {{ id }} }}"#),
+        )
+        .await;
+    }
+    assert!(terminate(child).success());
+    let logged: Vec<String> = lines.try_iter().collect();
+    let count = |needle: &str| logged.iter().filter(|l| l.contains(needle)).count();
+    assert_eq!(count("Redis is unreachable or slow"), 1, "{logged:#?}");
+    assert_eq!(count("are shared again"), 1, "{logged:#?}");
+}
+
 #[test]
 fn check_reports_whether_redis_answers() {
     let redis = crate::replicas::Redis::start();

@@ -110,7 +110,7 @@ impl Redis {
         self.port
     }
 
-    fn start_on(port: u16) -> Self {
+    pub fn start_on(port: u16) -> Self {
         Self::spawn(port, &["--port", &port.to_string()])
     }
 
@@ -170,7 +170,7 @@ impl Redis {
         format!("rediss://:{REDIS_PASSWORD}@localhost:{}/0", self.port)
     }
 
-    fn stop(&mut self) {
+    pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
