@@ -740,4 +740,11 @@ fn the_redis_password_is_never_shown() {
     let error = refused.unwrap_err();
     assert!(error.contains("redis://"), "{error}");
     assert!(!error.contains(REDIS_PASSWORD), "{error}");
+
+    // A Redis URL the client library cannot read: refused when the state is built, without
+    // echoing it.
+    let (_, config) = parse(&format!("redis://:{REDIS_PASSWORD}@10.0.0.1:99999999/0"));
+    let error = AppState::new(config.unwrap()).err().expect("refused");
+    assert!(error.contains("REDIS_URL"), "{error}");
+    assert!(!error.contains(REDIS_PASSWORD), "{error}");
 }
