@@ -36,8 +36,8 @@ fn command() -> Command {
 }
 
 /// Starts the binary and waits for the log line that carries the listening URL. Returns the
-/// child, the URL (without `/graphql`), and every stderr line so far and to come.
-fn start(mut command: Command) -> (Child, String, Receiver<String>) {
+/// running child, the URL (without `/graphql`), and every stderr line so far and to come.
+fn start(mut command: Command) -> (Running, String, Receiver<String>) {
     let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -69,10 +69,21 @@ fn start(mut command: Command) -> (Child, String, Receiver<String>) {
         }
     };
     std::thread::spawn(move || rx.iter().for_each(|line| drop(replay.send(line))));
-    (child, url, lines)
+    (Running(child), url, lines)
 }
 
-fn terminate(mut child: Child) -> std::process::ExitStatus {
+/// A started binary, killed if the test ends (or fails) before stopping it.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn terminate(mut running: Running) -> std::process::ExitStatus {
+    let child = &mut running.0;
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
