@@ -21,7 +21,7 @@ use jwt::Refusal;
 
 pub use clients::{ClientEntry, KEY_PREFIX, generate_key, load_clients, random_hex, sha256_hex};
 pub(crate) use jwks::is_loopback;
-pub use jwks::{JwksConfig, KeysStatus};
+pub use jwks::{JwksConfig, JwksCounts, KeysStatus};
 pub use jwt::{JwtConfig, JwtVerifier};
 pub use scopes::{Scope, Scopes};
 

@@ -121,6 +121,15 @@ async fn status(State(state): State<AppState>) -> Response {
 
 /// Prometheus text format.
 async fn metrics(State(state): State<AppState>) -> Response {
+    if let Some(counts) = state
+        .config()
+        .auth
+        .jwt
+        .as_ref()
+        .and_then(|j| j.jwks_counts())
+    {
+        state.metrics().observe_jwks(&counts);
+    }
     let mut response = state.metrics().render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

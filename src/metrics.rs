@@ -6,6 +6,7 @@ use std::{
     sync::{Mutex, PoisonError},
 };
 
+use crate::auth::JwksCounts;
 use prometheus::{
     HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
     core::Collector,
@@ -69,6 +70,10 @@ pub struct Metrics {
     pub lease_waits: IntCounter,
     /// Calls paid from this replica's local share of the budget while Redis was down.
     pub local_share_calls: IntCounter,
+    /// Signing keys held from `--jwt-jwks-url`.
+    jwks_keys: IntGauge,
+    /// JWKS fetches by outcome (`ok`, `failed`).
+    jwks_fetches: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -211,9 +216,29 @@ impl Metrics {
                 "bloc_local_share_calls_total",
                 "Calls paid from this replica's local share of the budget while Redis was down",
             )?,
+            jwks_keys: gauge(
+                "bloc_graphql_jwks_keys",
+                "Signing keys held from the identity provider's JWKS",
+            )?,
+            jwks_fetches: counters(
+                "bloc_graphql_jwks_fetches_total",
+                "Fetches of the identity provider's JWKS, by outcome (ok, failed)",
+                &["outcome"],
+            )?,
             registry,
             operations: Mutex::default(),
         })
+    }
+
+    /// Brings the JWKS metrics up to `counts` (kept by `auth`, which sits below the metrics
+    /// and cannot count into them: read when `/metrics` is asked for).
+    pub fn observe_jwks(&self, counts: &JwksCounts) {
+        self.jwks_keys
+            .set(i64::try_from(counts.keys).unwrap_or(i64::MAX));
+        for (outcome, total) in [("ok", counts.fetched), ("failed", counts.failed)] {
+            let counter = self.jwks_fetches.with_label_values(&[outcome]);
+            counter.inc_by(total.saturating_sub(counter.get()));
+        }
     }
 
     /// The `operation` label for a client-chosen name: `anonymous` without one, `invalid`

@@ -12,7 +12,7 @@
 use std::{
     sync::{
         Arc, RwLock, Weak,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -88,6 +88,9 @@ struct Inner {
     fetches: Mutex<Schedule>,
     /// The refresh task has been started.
     running: AtomicBool,
+    /// Fetches that brought a usable key set, and fetches that failed, for `/metrics`.
+    fetched: AtomicU64,
+    failed: AtomicU64,
 }
 
 struct Schedule {
@@ -97,6 +100,17 @@ struct Schedule {
     next: Instant,
     /// Why the last fetch failed; `None` when it worked.
     error: Option<String>,
+}
+
+/// The JWKS's counts, for `/metrics`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JwksCounts {
+    /// Keys held now.
+    pub keys: usize,
+    /// Fetches that brought a usable key set.
+    pub fetched: u64,
+    /// Fetches that failed (the keys held were kept).
+    pub failed: u64,
 }
 
 /// What the last fetch gave, for `bloc-graphql check`.
@@ -137,6 +151,8 @@ impl Jwks {
                 error: None,
             }),
             running: AtomicBool::new(false),
+            fetched: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
         }));
         jwks.ensure_running();
         Ok(jwks)
@@ -180,6 +196,15 @@ impl Jwks {
         }
     }
 
+    /// The keys held and the fetches so far (never fetches itself).
+    pub(super) fn counts(&self) -> JwksCounts {
+        JwksCounts {
+            keys: self.keys().len(),
+            fetched: self.0.fetched.load(Ordering::Relaxed),
+            failed: self.0.failed.load(Ordering::Relaxed),
+        }
+    }
+
     /// Starts the refresh task once, when there is a runtime to run it on.
     fn ensure_running(&self) {
         if self.0.running.load(Ordering::Acquire) {
@@ -220,6 +245,7 @@ impl Inner {
         schedule.last = Some(started);
         match self.download().await {
             Ok((keys, max_age)) => {
+                self.fetched.fetch_add(1, Ordering::Relaxed);
                 let count = keys.len();
                 match self.keys.write() {
                     Ok(mut held) => *held = Arc::new(keys),
@@ -234,6 +260,7 @@ impl Inner {
                 schedule.next = started.checked_add(wait).unwrap_or(started);
             }
             Err(error) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
                 if schedule.error.is_none() {
                     tracing::warn!(
                         url = %self.config.url, %error,

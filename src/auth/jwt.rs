@@ -8,7 +8,7 @@ use url::Url;
 use super::{
     AuthError, PerMinute, Principal, PrincipalKind, Scopes,
     jwk::{Pick, asymmetric},
-    jwks::{Jwks, JwksConfig, KeysStatus},
+    jwks::{Jwks, JwksConfig, JwksCounts, KeysStatus},
 };
 
 /// How to verify tokens with one key.
@@ -111,6 +111,15 @@ impl JwtVerifier {
     pub async fn keys_status(&self) -> Option<KeysStatus> {
         match &self.0.keys {
             Keys::Published(jwks) => Some(jwks.status().await),
+            Keys::One(_) => None,
+        }
+    }
+
+    /// The published keys' counts (keys held, fetches that worked and failed); `None` when
+    /// the key is configured, not published.
+    pub fn jwks_counts(&self) -> Option<JwksCounts> {
+        match &self.0.keys {
+            Keys::Published(jwks) => Some(jwks.counts()),
             Keys::One(_) => None,
         }
     }

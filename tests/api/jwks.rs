@@ -265,6 +265,54 @@ async fn a_key_published_after_start_up_is_fetched_when_a_token_names_it() {
     assert_eq!(status(&app, &old.token()).await, StatusCode::OK);
 }
 
+/// A line of `/metrics`, by its name and labels.
+async fn metric(app: &TestApp, line: &str) -> Option<String> {
+    let request = axum::http::Request::get("/metrics")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let reply = send(&app.state, request).await;
+    reply
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix(line).map(|v| v.trim().to_owned()))
+}
+
+#[tokio::test]
+async fn metrics_count_the_keys_held_and_the_fetches_that_worked_and_failed() {
+    let (first, second) = (SigningKey::rsa("2026-01"), SigningKey::ec("2026-02"));
+    let provider = Provider::start(&[&first, &second]).await;
+    let min_interval = Duration::from_millis(200);
+    let app = facade(JwksConfig {
+        min_interval,
+        ..provider.config()
+    })
+    .await;
+    assert_eq!(status(&app, &first.token()).await, StatusCode::OK);
+    assert_eq!(
+        metric(&app, "bloc_graphql_jwks_keys").await.as_deref(),
+        Some("2")
+    );
+    let ok = "bloc_graphql_jwks_fetches_total{outcome=\"ok\"}";
+    let failed = "bloc_graphql_jwks_fetches_total{outcome=\"failed\"}";
+    assert_eq!(metric(&app, ok).await.as_deref(), Some("1"));
+
+    // The provider fails; a token naming an unknown key makes the facade try again.
+    provider.answer(ResponseTemplate::new(503));
+    tokio::time::sleep(min_interval).await;
+    let unknown = SigningKey::rsa("2026-03");
+    assert_eq!(
+        status(&app, &unknown.token()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(metric(&app, failed).await.as_deref(), Some("1"));
+    assert_eq!(metric(&app, ok).await.as_deref(), Some("1"));
+    assert_eq!(
+        metric(&app, "bloc_graphql_jwks_keys").await.as_deref(),
+        Some("2"),
+        "the keys held are kept"
+    );
+}
+
 #[tokio::test]
 async fn a_burst_of_tokens_with_unknown_kids_costs_at_most_one_fetch() {
     let (published, other) = (SigningKey::ec("published"), SigningKey::ec("other"));
