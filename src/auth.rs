@@ -19,6 +19,7 @@ mod scopes;
 use axum::http::{HeaderMap, header};
 use jwt::Refusal;
 
+pub(crate) use clients::hex;
 pub use clients::{ClientEntry, KEY_PREFIX, generate_key, load_clients, random_hex, sha256_hex};
 pub(crate) use jwks::is_loopback;
 pub use jwks::{JwksConfig, JwksCounts, KeysStatus};

@@ -169,7 +169,7 @@ pub fn sha256_hex(text: &str) -> String {
     clippy::indexing_slicing,
     reason = "a nibble (`byte >> 4`, `byte & 0x0f`) is below 16, the table's length"
 )]
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len().saturating_mul(2));
     for byte in bytes {

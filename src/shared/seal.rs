@@ -9,6 +9,8 @@ use aws_lc_rs::{
     hkdf, hmac,
 };
 
+use crate::auth::hex;
+
 /// Keys derived from the Bloc secret key.
 pub(super) struct Seal {
     names: hmac::Key,
@@ -85,17 +87,6 @@ impl Seal {
         body.truncate(length);
         Some(body)
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(
-        String::with_capacity(bytes.len().saturating_mul(2)),
-        |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        },
-    )
 }
 
 #[cfg(test)]
