@@ -11,7 +11,10 @@ use std::{
 use serde_json::{Value, json};
 use wiremock::{Mock, MockServer, matchers::method};
 
-use crate::{helpers::TEST_KEY, mocks::bloc_error};
+use crate::{
+    helpers::{TEST_KEY, free_port},
+    mocks::bloc_error,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bloc-graphql");
 /// Client input that must never be logged.
@@ -721,11 +724,7 @@ async fn check_fails_clearly_when_bloc_refuses_the_key_or_cannot_be_reached() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn healthcheck_exits_zero_only_while_the_server_is_healthy() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let mut cmd = command();
     cmd.args(["--sandbox", "--listen-addr", &listen]);

@@ -1,6 +1,6 @@
 //! `spawn_app()` and request helpers: the app runs in-process against a wiremock Bloc.
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
 use axum::{
     body::Body,
@@ -211,4 +211,42 @@ pub fn pem(label: &str, der: &[u8]) -> String {
         "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
         lines.join("\n")
     )
+}
+
+/// The `/metrics` page.
+pub async fn metrics_text(state: &AppState) -> String {
+    send(state, Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .text
+}
+
+/// The value of one `/metrics` line, by its name and labels.
+pub async fn metric(state: &AppState, line: &str) -> Option<f64> {
+    metrics_text(state)
+        .await
+        .lines()
+        .find_map(|l| l.strip_prefix(line)?.trim().parse().ok())
+}
+
+/// Polls `done` until it holds: waits for an event, not for a guessed duration. The bound
+/// only keeps a broken build from hanging the suite.
+pub async fn wait_until<F: Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !done().await {
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A loopback port nothing listens on (bound, then let go): for a server a test starts, or
+/// for an address that refuses connections.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

@@ -21,7 +21,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode, jwk::Jwk};
 use serde_json::{Value, json};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::any};
 
-use crate::helpers::{TestApp, client_entry, codes, pem, send, spawn_app_with};
+use crate::helpers::{TestApp, client_entry, codes, metric, pem, send, spawn_app_with};
 
 const ISSUER: &str = "https://id.example.ng";
 const AUDIENCE: &str = "bloc-graphql";
@@ -265,18 +265,6 @@ async fn a_key_published_after_start_up_is_fetched_when_a_token_names_it() {
     assert_eq!(status(&app, &old.token()).await, StatusCode::OK);
 }
 
-/// A line of `/metrics`, by its name and labels.
-async fn metric(app: &TestApp, line: &str) -> Option<String> {
-    let request = axum::http::Request::get("/metrics")
-        .body(axum::body::Body::empty())
-        .unwrap();
-    let reply = send(&app.state, request).await;
-    reply
-        .text
-        .lines()
-        .find_map(|l| l.strip_prefix(line).map(|v| v.trim().to_owned()))
-}
-
 #[tokio::test]
 async fn metrics_count_the_keys_held_and_the_fetches_that_worked_and_failed() {
     let (first, second) = (SigningKey::rsa("2026-01"), SigningKey::ec("2026-02"));
@@ -289,12 +277,12 @@ async fn metrics_count_the_keys_held_and_the_fetches_that_worked_and_failed() {
     .await;
     assert_eq!(status(&app, &first.token()).await, StatusCode::OK);
     assert_eq!(
-        metric(&app, "bloc_graphql_jwks_keys").await.as_deref(),
-        Some("2")
+        metric(&app.state, "bloc_graphql_jwks_keys").await,
+        Some(2.0)
     );
     let ok = "bloc_graphql_jwks_fetches_total{outcome=\"ok\"}";
     let failed = "bloc_graphql_jwks_fetches_total{outcome=\"failed\"}";
-    assert_eq!(metric(&app, ok).await.as_deref(), Some("1"));
+    assert_eq!(metric(&app.state, ok).await, Some(1.0));
 
     // The provider fails; a token naming an unknown key makes the facade try again.
     provider.answer(ResponseTemplate::new(503));
@@ -304,11 +292,11 @@ async fn metrics_count_the_keys_held_and_the_fetches_that_worked_and_failed() {
         status(&app, &unknown.token()).await,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(metric(&app, failed).await.as_deref(), Some("1"));
-    assert_eq!(metric(&app, ok).await.as_deref(), Some("1"));
+    assert_eq!(metric(&app.state, failed).await, Some(1.0));
+    assert_eq!(metric(&app.state, ok).await, Some(1.0));
     assert_eq!(
-        metric(&app, "bloc_graphql_jwks_keys").await.as_deref(),
-        Some("2"),
+        metric(&app.state, "bloc_graphql_jwks_keys").await,
+        Some(2.0),
         "the keys held are kept"
     );
 }

@@ -3,7 +3,6 @@
 //! `redis-server` started on a free port for each test.
 
 use std::{
-    net::TcpListener,
     process::{Child, Command, Stdio},
     sync::{
         Arc,
@@ -20,7 +19,7 @@ use url::Url;
 use wiremock::{Mock, MockServer, Request as Received, ResponseTemplate, matchers::method};
 
 use crate::{
-    helpers::{codes, config, send},
+    helpers::{codes, config, free_port, metric, send, wait_until},
     mocks::{customer, envelope},
 };
 
@@ -91,14 +90,6 @@ pub fn test_certificates(dir: &std::path::Path) {
 pub struct Redis {
     child: Child,
     port: u16,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Redis {
@@ -239,7 +230,7 @@ async fn cluster(redis: &Redis, adjust: impl Fn(&mut Config)) -> Cluster {
     }
     let cluster = Cluster { replicas, bloc };
     for replica in &cluster.replicas {
-        eventually(|| async {
+        wait_until("Redis up with three live replicas", || async {
             let redis = &status(replica).await["redis"];
             redis["state"] == "up" && redis["live_replicas"] == 3
         })
@@ -274,33 +265,6 @@ async fn status(replica: &AppState) -> Value {
     )
     .await;
     serde_json::from_str(&reply.text).unwrap()
-}
-
-async fn metric(replica: &AppState, line: &str) -> Option<f64> {
-    let reply = send(
-        replica,
-        Request::get("/metrics").body(Body::empty()).unwrap(),
-    )
-    .await;
-    reply
-        .text
-        .lines()
-        .find_map(|l| l.strip_prefix(line)?.trim().parse().ok())
-}
-
-async fn eventually<F, Fut>(condition: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !condition().await {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "condition not met in 10 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Mounts one answer for every GET: `answer(request, n)` for the n-th call (from 0). Returns
@@ -688,7 +652,10 @@ async fn redis_killed_mid_load_degrades_to_local_shares_and_recovers_without_a_b
 
     let _redis = Redis::start_on(redis.port);
     for replica in &cluster.replicas {
-        eventually(|| async { status(replica).await["redis"]["state"] == "up" }).await;
+        wait_until("Redis up again", || async {
+            status(replica).await["redis"]["state"] == "up"
+        })
+        .await;
         assert_eq!(
             metric(replica, "redis_transitions_total{to=\"up\"}").await,
             Some(1.0)

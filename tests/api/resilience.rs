@@ -24,7 +24,7 @@ use wiremock::{
 };
 
 use crate::{
-    helpers::{TestApp, codes, send, spawn_app_with},
+    helpers::{TestApp, codes, metrics_text, send, spawn_app_with},
     mocks::{bloc_error, customer, envelope, id, list_envelope, mount_customer},
 };
 
@@ -414,12 +414,7 @@ async fn metrics_reflect_what_happened() {
 
     app.post(&named, &[]).await;
     app.post(&named, &[]).await;
-    let text = send(
-        &app.state,
-        Request::get("/metrics").body(Body::empty()).unwrap(),
-    )
-    .await
-    .text;
+    let text = metrics_text(&app.state).await;
 
     for line in [
         r#"graphql_requests_total{operation="Lookup",outcome="200"} 2"#,

@@ -8,7 +8,7 @@ use url::Url;
 use wiremock::{Mock, ResponseTemplate, matchers::method};
 
 use crate::{
-    helpers::{TEST_KEY, TestApp, codes, spawn_app, spawn_app_with},
+    helpers::{TEST_KEY, TestApp, codes, free_port, spawn_app, spawn_app_with},
     mocks::{bloc_error, id},
 };
 
@@ -92,11 +92,7 @@ async fn a_slow_bloc_is_upstream_unavailable_after_the_call_timeout() {
 #[tokio::test]
 async fn an_unreachable_bloc_is_upstream_unavailable() {
     // Bind then drop a listener: nothing listens on that port any more.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let app = spawn_app_with(|c| {
         c.bloc.api_url = Url::parse(&format!("http://127.0.0.1:{port}/v1")).unwrap();
     })

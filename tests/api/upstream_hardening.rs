@@ -2,7 +2,7 @@
 //! values, records filed under the wrong id, oversized bodies, and a Bloc URL that would
 //! carry the key in cleartext.
 
-use std::{future::Future, time::Duration};
+use std::time::Duration;
 
 use axum::{
     body::Body,
@@ -21,7 +21,7 @@ use wiremock::{
 };
 
 use crate::{
-    helpers::{TEST_KEY, TestApp, codes, send, spawn_app_with},
+    helpers::{TEST_KEY, TestApp, codes, metrics_text, send, spawn_app_with, wait_until},
     mocks::{bloc_error, customer, envelope, id, list_envelope, mount_customer},
 };
 
@@ -44,24 +44,6 @@ impl Respond for Slow {
 async fn ready(app: &TestApp) -> StatusCode {
     let request = Request::get("/readyz").body(Body::empty()).unwrap();
     send(&app.state, request).await.status
-}
-
-async fn metrics(app: &TestApp) -> String {
-    let request = Request::get("/metrics").body(Body::empty()).unwrap();
-    send(&app.state, request).await.text
-}
-
-/// Polls `done` until it holds: waits for an event, not for a guessed duration. The bound
-/// only keeps a broken build from hanging the suite.
-async fn wait_until<F: Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
-    let give_up = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !done().await {
-        assert!(
-            tokio::time::Instant::now() < give_up,
-            "never happened: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 // 2.5: only Bloc's own slowness counts as an outage.
@@ -100,7 +82,7 @@ async fn requests_whose_deadline_is_shorter_than_a_slow_bloc_do_not_open_the_cir
     // The calls were not cut short: each finishes and fills the cache.
     let finished = r#"bloc_calls_total{endpoint="GET /customers/{id}",status="200"} 4"#;
     wait_until("every call finished", || async {
-        metrics(&app).await.contains(finished)
+        metrics_text(&app.state).await.contains(finished)
     })
     .await;
     for n in 1..=4 {
